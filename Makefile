@@ -1,0 +1,36 @@
+# Two commands a new user needs: `make benchmark` and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# torch and torchvision are pinned here (not in pyproject) so that pip takes the wheels that lie on
+# the development machines' disk; pyproject only states the range the code works with.
+TORCH   ?= torch==2.14.1 torchvision==0.29.1
+JOBS    ?= 2
+ITERS   ?=
+
+.PHONY: setup test lint benchmark perf clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+lint: setup
+	$(BIN)/ruff check benchmark diagnostics baselines tests
+
+benchmark: setup
+	$(BIN)/mcbench suite default --jobs $(JOBS) --out results/runs --tables results/tables $(if $(ITERS),--iters $(ITERS))
+
+perf: setup
+	$(BIN)/python -m benchmark.perf --out results/perf.json
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,112 @@
+"""Typed configuration: one dataclass per component, built from plain dicts that fail loudly.
+
+Unknown keys and values of the wrong type raise :class:`ConfigError` naming the valid keys, so a
+typo in a suite file or on the command line never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass
+class NetConfig:
+    """Network sizes (MLPs for the mixtures)."""
+
+    hidden: int = 128
+    g_layers: int = 2
+    d_layers: int = 2
+
+
+@dataclass
+class TrainConfig:
+    """Training settings shared by every variant. Defaults are the VEEGAN protocol's (see PROTOCOLS.md):
+    batch 512, latent 256, Adam with lr 1e-4 for D and 1e-3 for G, 25,000 iterations."""
+
+    iters: int = 25_000
+    batch_size: int = 512
+    z_dim: int = 256
+    lr_d: float = 1e-4
+    lr_g: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1
+    log_every: int = 50
+    eval_every: int = 1000
+    eval_samples: int = 2500
+    ckpt_every: int = 2500
+    seed: int = 0
+    device: str = "auto"
+    net: NetConfig = field(default_factory=NetConfig)
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool):
+        if type(value) is not annotation:
+            raise ConfigError(f"{name} must be {annotation.__name__}, got {value!r}")
+        return value
+    if origin is typing.Literal:
+        choices = typing.get_args(annotation)
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if arg is type(None) and value is None:
+                return None
+            try:
+                return _check_type(name, value, arg)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{name} has the wrong type: {value!r}")
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "") -> T:
+    """Build dataclass ``cls`` from ``data``; nested dataclasses are built from nested dicts."""
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(
+            f"{prefix}unknown key(s) {', '.join(unknown)} for {cls.__name__}; valid: {', '.join(fields)}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        full = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = value if isinstance(value, hint) else from_dict(hint, value, full)
+        else:
+            kwargs[name] = _check_type(full, value, hint)
+    return cls(**kwargs)
+
+
+def parse_scalar(text: str) -> Any:
+    """Parse a command-line ``key=value`` value: int, float, bool, or string."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)

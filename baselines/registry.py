@@ -1,0 +1,58 @@
+"""Registry of GAN variants. Built-ins are registered explicitly below, one line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .config import TrainConfig, from_dict
+from .errors import ConfigError
+from .variant import Problem, Variant
+
+_VARIANTS: dict[str, type[Variant]] = {}
+
+
+def register(cls: type[Variant]) -> type[Variant]:
+    """Add a variant class; refuses non-subclasses, empty names and duplicates."""
+    if not (isinstance(cls, type) and issubclass(cls, Variant)) or cls is Variant:
+        raise TypeError(f"{cls!r} is not a subclass of baselines.variant.Variant")
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if cls.name in _VARIANTS:
+        raise ValueError(f"variant {cls.name!r} is already registered")
+    _VARIANTS[cls.name] = cls
+    return cls
+
+
+def names() -> list[str]:
+    return sorted(_VARIANTS)
+
+
+def get(name: str) -> type[Variant]:
+    try:
+        return _VARIANTS[name]
+    except KeyError:
+        raise ConfigError(f"unknown variant {name!r}; valid: {', '.join(names())}") from None
+
+
+def build(
+    name: str,
+    problem: Problem,
+    train: TrainConfig,
+    options: dict[str, Any] | None = None,
+    device: torch.device | str = "cpu",
+) -> Variant:
+    """Instantiate variant ``name`` with its options checked against its ``Options`` dataclass."""
+    cls = get(name)
+    opts = from_dict(cls.Options, options, where=f"variant {name}")
+    return cls(problem, train, opts, torch.device(device))
+
+
+def _register_builtins() -> None:
+    from .gan import GAN
+
+    register(GAN)
+
+
+_register_builtins()

@@ -1,0 +1,138 @@
+"""The variant base class: how a GAN variant computes its losses, never a training loop of its own.
+
+A variant owns its networks and optimizers and implements one training step
+(``train_step``: ``d_steps`` discriminator updates, then one generator update). Subclasses override
+only what differs: the loss, a penalty, the networks, or extra hooks for the shared
+:class:`baselines.trainer.Trainer` (replay buffers, unrolling, snapshots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .losses import AdversarialLoss
+from .networks import MLPDiscriminator, MLPGenerator
+
+RealSampler = Callable[[int, torch.Generator], torch.Tensor]
+StepLogs = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a variant needs to know about the data: sample shape and number of modes."""
+
+    data_dim: int
+    n_modes: int
+    kind: str = "vector"
+
+
+class Variant:
+    """Base class. Class attributes describe the variant for ``mcbench list`` and the tables."""
+
+    name: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
+
+    @dataclass
+    class Options:
+        """Variant-specific options; subclasses replace this dataclass."""
+
+    def __init__(self, problem: Problem, train: TrainConfig, options: Any, device: torch.device):
+        self.problem = problem
+        self.train = train
+        self.options = options
+        self.device = device
+        self.generator, self.discriminator = self.build_networks()
+        self.generator.to(device)
+        self.discriminator.to(device)
+        self.opt_g, self.opt_d = self.build_optimizers()
+
+    # ----- construction ---------------------------------------------------------------------
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        net = self.train.net
+        g = MLPGenerator(self.train.z_dim, self.problem.data_dim, net.hidden, net.g_layers)
+        d = MLPDiscriminator(self.problem.data_dim, net.hidden, net.d_layers)
+        return g, d
+
+    def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        betas = (self.train.beta1, self.train.beta2)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.train.lr_g, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.train.lr_d, betas=betas)
+        return opt_g, opt_d
+
+    def hooks(self) -> list[Any]:
+        """Trainer hooks this variant needs (none by default)."""
+        return []
+
+    # ----- the game -------------------------------------------------------------------------
+    def loss(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> AdversarialLoss:
+        raise NotImplementedError
+
+    def sample_z(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, self.train.z_dim, generator=gen, device=self.device)
+
+    def generate(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """Samples from the current generator, shape ``(n, data_dim)``; a mixture variant overrides."""
+        return self.generator(self.sample_z(n, gen))
+
+    def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
+        with torch.no_grad():
+            fake = self.generate(real.shape[0], gen)
+        d_real = self.discriminator(real)
+        d_fake = self.discriminator(fake)
+        out = self.loss(d_real, d_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        out.d_loss.backward()
+        self.opt_d.step()
+        self._last_d_real = d_real.detach()
+        return {
+            "d_loss": out.d_loss.detach(),
+            "d_real": torch.sigmoid(d_real.detach()).mean(),
+            "d_fake": torch.sigmoid(d_fake.detach()).mean(),
+        }
+
+    def generator_step(self, gen: torch.Generator) -> StepLogs:
+        fake = self.generate(self.train.batch_size, gen)
+        d_fake = self.discriminator(fake)
+        # The generator loss reuses D's logits on the last real batch (taken before D's update) so
+        # that losses which need them (relativistic ones) work without another forward pass.
+        g_loss = self.loss(self._last_d_real, d_fake).g_loss
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return {"g_loss": g_loss.detach()}
+
+    def train_step(self, sample_real: RealSampler, gen: torch.Generator) -> StepLogs:
+        logs: StepLogs = {}
+        for _ in range(self.train.d_steps):
+            logs = self.discriminator_step(sample_real(self.train.batch_size, gen), gen)
+        logs.update(self.generator_step(gen))
+        return logs
+
+    # ----- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+    def grad_norms(self) -> dict[str, float]:
+        """L2 norms of the current gradients of G and D (after the last step), for logging."""
+        out = {}
+        for key, net in (("g_grad_norm", self.generator), ("d_grad_norm", self.discriminator)):
+            grads = [p.grad.detach().flatten() for p in net.parameters() if p.grad is not None]
+            out[key] = float(torch.cat(grads).norm()) if grads else 0.0
+        return out

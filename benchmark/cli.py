@@ -1,0 +1,202 @@
+"""``mcbench``: run, aggregate and list. Bad input prints one line and exits with code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from baselines import registry
+from baselines.config import TrainConfig, parse_scalar
+from baselines.errors import ConfigError
+
+from . import datasets
+
+TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
+    "iters": int,
+    "batch_size": int,
+    "z_dim": int,
+    "lr_d": float,
+    "lr_g": float,
+    "d_steps": int,
+    "log_every": int,
+    "eval_every": int,
+    "ckpt_every": int,
+    "device": str,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the message already names the valid choices.
+        print(f"mcbench: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _key_values(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip().replace("-", "_")] = parse_scalar(value.strip())
+    return out
+
+
+def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k, None) is not None}
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    for key, typ in TRAIN_FLAGS.items():
+        p.add_argument(
+            f"--{key.replace('_', '-')}", type=typ, default=None, help=f"(default {getattr(defaults, key)})"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mcbench", description="Diagnose and benchmark GAN mode collapse.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="train one (dataset, variant, seed) and write its run folder")
+    p.add_argument("--dataset", required=True, choices=datasets.names())
+    p.add_argument("--variant", required=True, choices=registry.names())
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs"), help="root folder of run records")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="variant option, e.g. --set loss=minimax",
+    )
+    p.add_argument("--tag", default="", help="suffix for the run folder (e.g. for option sweeps)")
+    _add_train_flags(p)
+
+    p = sub.add_parser("table", help="aggregate every run under DIR: mean ± std over seeds")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
+    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    sub.add_parser("list", help="datasets, variants, diagnostics and suites that exist")
+
+    p = sub.add_parser("suite", help="run a named suite (benchmark/suites/NAME.toml) and write its tables")
+    p.add_argument("name")
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes (threads are divided)")
+    p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
+    p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
+    p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .run import RunSpec, run
+
+    spec = RunSpec(
+        args.dataset, args.variant, args.seed, _train_overrides(args), _key_values(args.set), args.tag
+    )
+    summary = run(spec, args.out, progress=True)
+    folder = spec.folder(args.out)
+    print(
+        json.dumps(
+            {
+                k: summary.get(k)
+                for k in ("status", "diverged_step", "error", "wall_time_s")
+                if summary.get(k) is not None
+            }
+        )
+    )
+    if summary.get("metrics"):
+        m = summary["metrics"]
+        print(
+            f"{m['modes_captured']:.0f}/{m['modes_total']:.0f} modes, "
+            f"{100 * m['high_quality_score']:.1f}% high quality, KL(gen||true) {m['kl_gen_true_distance']:.3f}"
+        )
+    for ev in summary.get("failure_events", []):
+        print(f"failure: {ev['message']}")
+    print(f"run record: {folder}")
+    return 0 if summary["status"] == "ok" else 1
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from .tables import render
+
+    if not args.dir.is_dir():
+        raise ConfigError(f"{args.dir} is not a folder")
+    try:
+        text = render(args.dir, args.format)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.out:
+        from baselines.atomic import write_text
+
+        write_text(args.out, text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def _cmd_list(_: argparse.Namespace) -> int:
+    import diagnostics
+
+    from .suite import suite_names
+
+    print("datasets:")
+    for name in datasets.names():
+        print(f"  {name:32s} {datasets.get_dataset(name).description}")
+    print("variants:")
+    for name in registry.names():
+        print(f"  {name:32s} {registry.get(name).paper}")
+    print("diagnostics:")
+    for name in diagnostics.names():
+        d = diagnostics.get(name)
+        print(f"  {name:32s} {d.main_key} ({d.direction} is better)")
+    print("  d_loss_to_zero                   training-signal detector on the logged D loss")
+    print("suites:")
+    for name in suite_names():
+        print(f"  {name}")
+    return 0
+
+
+def _cmd_suite(args: argparse.Namespace) -> int:
+    from .suite import load_suite, run_suite
+    from .tables import write_tables
+
+    overrides = {"iters": args.iters} if args.iters else {}
+    suite = load_suite(args.name, overrides)
+    out = args.out or Path("results/runs") / suite.name
+    tables = args.tables or Path("results/tables")
+    results = run_suite(suite, out, jobs=args.jobs)
+    paths = write_tables(out, tables, stem=suite.name)
+    bad = [r for r in results if r.get("status") != "ok"]
+    print(f"{len(results) - len(bad)}/{len(results)} runs ok; tables: {', '.join(map(str, paths))}")
+    for r in bad:
+        print(f"  {r['dataset']}/{r['variant']}/seed{r['seed']}: {r['status']} {r.get('error', '')}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "table": _cmd_table, "list": _cmd_list, "suite": _cmd_suite}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        valid = sorted(o for a in sub.choices[args.command]._actions for o in a.option_strings)
+        parser.error(
+            f"unrecognized arguments: {' '.join(extra)}; valid options of "
+            f"'{args.command}': {', '.join(valid)}"
+        )
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, ValueError) as exc:
+        print(f"mcbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

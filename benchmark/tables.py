@@ -1,0 +1,146 @@
+"""Comparison tables built only from run records on disk (``summary.json`` files), with pandas.
+
+One row per (dataset, variant[-tag]): mean ± std over seeds of the final diagnostics, the number of
+seeds and how many diverged or failed. Published rows (same protocol) are printed beside ours.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from baselines.atomic import write_text
+
+from .published import PUBLISHED
+
+METRICS = [  # (summary key, column title, scale)
+    ("modes_captured", "modes", 1.0),
+    ("high_quality_score", "HQ %", 100.0),
+    ("kl_gen_true_distance", "KL(gen||true)", 1.0),
+    ("kl_true_gen_distance", "KL(true||gen)", 1.0),
+]
+
+
+def load_runs(root: Path) -> pd.DataFrame:
+    """Every ``summary.json`` under ``root`` as one row (metrics flattened)."""
+    rows = []
+    for path in sorted(Path(root).rglob("summary.json")):
+        s = json.loads(path.read_text(encoding="utf-8"))
+        row = {k: s.get(k) for k in ("dataset", "variant", "tag", "seed", "iters", "status", "wall_time_s")}
+        row["variant"] = row["variant"] + (f"-{row['tag']}" if row.get("tag") else "")
+        for key, _, _ in METRICS:
+            row[key] = (s.get("metrics") or {}).get(key, np.nan)
+        row["modes_total"] = (s.get("metrics") or {}).get("modes_total", np.nan)
+        row["failure_events"] = len(s.get("failure_events") or [])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pm(values: pd.Series, scale: float, digits: int) -> str:
+    v = values.dropna().astype(float) * scale
+    if v.empty:
+        return "–"
+    if len(v) == 1:
+        return f"{v.iloc[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Aggregated numeric table: per (dataset, variant) mean and std of each metric, counts."""
+    if runs.empty:
+        return pd.DataFrame()
+    ok = runs[runs["status"] == "ok"]
+    grouped = ok.groupby(["dataset", "variant"])
+    out = grouped[[k for k, _, _ in METRICS]].agg(["mean", "std"])
+    out.columns = [f"{a}_{b}" for a, b in out.columns]
+    counts = runs.groupby(["dataset", "variant"]).agg(
+        seeds=("seed", "count"),
+        diverged=("status", lambda s: int((s == "diverged").sum())),
+        failed=("status", lambda s: int((s == "failed").sum())),
+        iters=("iters", "max"),
+        modes_total=("modes_total", "max"),
+        wall_time_s=("wall_time_s", "mean"),
+        failure_events=("failure_events", "sum"),
+    )
+    return counts.join(out, how="left").reset_index()
+
+
+def display_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Human-readable table (strings, mean ± std) with published rows beside ours."""
+    rows = []
+    if runs.empty:
+        return pd.DataFrame()
+    for (dataset, variant), grp in runs.groupby(["dataset", "variant"], sort=True):
+        ok = grp[grp["status"] == "ok"]
+        total = grp["modes_total"].max()
+        row = {"dataset": dataset, "variant": variant, "source": f"ours ({int(grp['iters'].max())} it)"}
+        row["modes"] = _pm(ok["modes_captured"], 1.0, 1) + (f" / {total:.0f}" if total == total else "")
+        for key, title, scale in METRICS[1:]:
+            row[title] = _pm(ok[key], scale, 1 if scale == 100.0 else 3)
+        row["seeds ok/div/fail"] = (
+            f"{len(ok)}/{int((grp['status'] == 'diverged').sum())}/{int((grp['status'] == 'failed').sum())}"
+        )
+        row["D-loss-to-zero runs"] = int((grp["failure_events"] > 0).sum())
+        rows.append(row)
+        if (dataset, variant) in PUBLISHED:
+            modes, hq, source = PUBLISHED[(dataset, variant)]
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "variant": variant,
+                    "source": f"published, {source}",
+                    "modes": f"{modes:g} / {total:.0f}",
+                    "HQ %": f"{hq:g}",
+                }
+            )
+    return pd.DataFrame(rows).fillna("")
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    return table.to_markdown(index=False) + "\n"
+
+
+def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std over seeds") -> str:
+    """A booktabs table (no jinja2 needed)."""
+
+    def esc(x: object) -> str:
+        s = str(x)
+        for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+            s = s.replace(a, b)
+        return s.replace("±", r"$\pm$").replace("||", r"$\|$")
+
+    cols = list(table.columns)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\begin{tabular}{" + "l" * 3 + "r" * (len(cols) - 3) + "}",
+        r"\toprule",
+        " & ".join(esc(c) for c in cols) + r" \\",
+        r"\midrule",
+    ]
+    for _, r in table.iterrows():
+        lines.append(" & ".join(esc(r[c]) for c in cols) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(caption)}}}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def render(root: Path, fmt: str) -> str:
+    runs = load_runs(root)
+    if runs.empty:
+        raise FileNotFoundError(f"no run records (summary.json) under {root}")
+    if fmt == "csv":
+        return summarize(runs).to_csv(index=False)
+    table = display_table(runs)
+    return to_markdown(table) if fmt == "md" else to_latex(table)
+
+
+def write_tables(root: Path, out_dir: Path, stem: str = "results") -> list[Path]:
+    paths = []
+    for fmt, ext in (("md", "md"), ("csv", "csv"), ("tex", "tex")):
+        path = Path(out_dir) / f"{stem}.{ext}"
+        write_text(path, render(root, fmt))
+        paths.append(path)
+    return paths
