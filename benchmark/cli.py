@@ -113,7 +113,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         m = summary["metrics"]
         print(
             f"{m['modes_captured']:.0f}/{m['modes_total']:.0f} modes, "
-            f"{100 * m['high_quality_score']:.1f}% high quality, KL(gen||true) {m['kl_gen_true_distance']:.3f}"
+            f"{100 * m['high_quality_score']:.1f}% high quality, "
+            f"KL(gen||true) {m['kl_gen_true_distance']:.3f}"
         )
     for ev in summary.get("failure_events", []):
         print(f"failure: {ev['message']}")

@@ -96,7 +96,7 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
                     "HQ %": f"{hq:g}",
                 }
             )
-    return pd.DataFrame(rows).fillna("")
+    return pd.DataFrame(rows).astype(object).fillna("")
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -1,0 +1,24 @@
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tests are small; one thread keeps them fast and deterministic on 2-core CI machines.
+    torch.set_num_threads(1)
+    yield
+
+
+@pytest.fixture
+def tiny_train():
+    """A training config small enough for a unit test (seconds)."""
+    return {
+        "iters": 40,
+        "batch_size": 64,
+        "z_dim": 8,
+        "log_every": 10,
+        "eval_every": 20,
+        "ckpt_every": 20,
+        "eval_samples": 200,
+        "net": {"hidden": 16},
+    }

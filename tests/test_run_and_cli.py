@@ -1,0 +1,210 @@
+"""End-to-end: run records, resume after a kill, divergence, tables, and the command line."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from baselines import registry
+from baselines.gan import GAN
+from benchmark import cli, tables
+from benchmark.hooks import CoverageEval, read_metrics
+from benchmark.run import RunSpec, run
+
+RUN_FILES = {"config.json", "metrics.jsonl", "summary.json", "samples.png", "losses.png", "samples.npy"}
+
+
+def test_run_writes_a_complete_record_and_is_skipped_when_done(tmp_path, tiny_train):
+    spec = RunSpec("ring8", "gan", seed=0, train=tiny_train)
+    summary = run(spec, tmp_path)
+    folder = spec.folder(tmp_path)
+    assert RUN_FILES <= {p.name for p in folder.iterdir()}
+    assert summary["status"] == "ok"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["train"]["iters"] == 40 and config["train"]["lr_g"] == 1e-3  # fully resolved
+    assert config["variant_options"] == {"loss": "non-saturating"}
+    records = read_metrics(folder / "metrics.jsonl")
+    assert [r["step"] for r in records] == [10, 20, 30, 40]
+    assert "eval/modes_captured" in records[1]
+    assert set(summary["metrics"]) >= {"modes_captured", "high_quality_score", "kl_gen_true_distance"}
+    assert summary["versions"]["torch"] == torch.__version__
+    mtime = (folder / "summary.json").stat().st_mtime_ns
+    assert json.dumps(run(spec, tmp_path), sort_keys=True) == json.dumps(summary, sort_keys=True)
+    assert (folder / "summary.json").stat().st_mtime_ns == mtime
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path, tiny_train, monkeypatch):
+    train = {**tiny_train, "eval_every": 10}
+    reference = run(RunSpec("grid25", "gan", train=train), tmp_path / "a")
+
+    original = CoverageEval.on_eval
+    state = {"killed": False}
+
+    def kill_at_30(self, trainer, step):
+        if step == 30 and not state["killed"]:
+            state["killed"] = True
+            raise KeyboardInterrupt  # like a SIGINT: not caught as a run failure
+        return original(self, trainer, step)
+
+    monkeypatch.setattr(CoverageEval, "on_eval", kill_at_30)
+    spec = RunSpec("grid25", "gan", train=train)
+    with pytest.raises(KeyboardInterrupt):
+        run(spec, tmp_path / "b")
+    folder = spec.folder(tmp_path / "b")
+    assert not (folder / "summary.json").exists() and (folder / "checkpoint.pt").exists()
+    resumed = run(spec, tmp_path / "b")
+    assert resumed["resumed_from"] == 20
+    assert json.dumps(resumed["metrics"]) == json.dumps(reference["metrics"])
+    assert [r["step"] for r in read_metrics(folder / "metrics.jsonl")] == [10, 20, 30, 40]
+
+
+class _NaNAt25(GAN):
+    name = "nan-at-25"
+
+    def generator_step(self, gen):
+        logs = super().generator_step(gen)
+        if self._steps_done == 24:
+            with torch.no_grad():
+                next(self.generator.parameters()).fill_(float("inf"))
+        self._steps_done += 1
+        return logs
+
+    _steps_done = 0
+
+
+def test_nan_run_is_recorded_as_diverged_with_its_step(tmp_path, tiny_train, monkeypatch):
+    monkeypatch.setitem(registry._VARIANTS, _NaNAt25.name, _NaNAt25)
+    summary = run(RunSpec("ring8", "nan-at-25", train=tiny_train), tmp_path)
+    assert summary["status"] == "diverged"
+    assert summary["diverged_step"] == 26
+    assert "metrics" not in summary
+    assert summary["last_eval"]["eval/modes_captured"] >= 0  # the evaluation at step 20 survives
+
+
+def _fake_summary(root, dataset, variant, seed, modes, hq, status="ok"):
+    folder = Path(root) / dataset / variant / f"seed{seed}"
+    folder.mkdir(parents=True)
+    s = {
+        "dataset": dataset,
+        "variant": variant,
+        "tag": "",
+        "seed": seed,
+        "iters": 100,
+        "status": status,
+        "wall_time_s": 1.0,
+        "failure_events": [],
+    }
+    if status == "ok":
+        s["metrics"] = {
+            "modes_captured": modes,
+            "modes_total": 8.0,
+            "high_quality_score": hq,
+            "kl_gen_true_distance": 0.5,
+            "kl_true_gen_distance": 1.0,
+        }
+    (folder / "summary.json").write_text(json.dumps(s))
+
+
+def test_table_mean_and_std_over_seeds(tmp_path):
+    for seed, (modes, hq) in enumerate([(1, 0.9), (3, 0.8), (5, 0.7)]):
+        _fake_summary(tmp_path, "ring8", "gan", seed, modes, hq)
+    _fake_summary(tmp_path, "ring8", "gan", 3, 0, 0, status="diverged")
+    md = tables.render(tmp_path, "md")
+    assert "3.0 ± 2.0 / 8" in md and "80.0 ± 10.0" in md and "3/1/0" in md
+    assert "published, VEEGAN" in md  # the protocol's published row beside ours
+    csv = tables.summarize(tables.load_runs(tmp_path))
+    row = csv.iloc[0]
+    assert row["modes_captured_mean"] == pytest.approx(3.0) and row["modes_captured_std"] == pytest.approx(
+        2.0
+    )
+    assert row["seeds"] == 4 and row["diverged"] == 1
+    tex = tables.render(tmp_path, "tex")
+    assert r"\toprule" in tex and r"$\pm$" in tex
+
+
+def test_cli_run_then_table(tmp_path, tiny_train, capsys):
+    args = [
+        "run",
+        "--dataset",
+        "bimodal-temperature",
+        "--variant",
+        "gan",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+        "--iters",
+        "20",
+        "--batch-size",
+        "32",
+        "--z-dim",
+        "4",
+        "--eval-every",
+        "10",
+        "--log-every",
+        "10",
+        "--set",
+        "loss=minimax",
+    ]
+    assert cli.main(args) == 0
+    folder = tmp_path / "bimodal-temperature" / "gan" / "seed1"
+    assert json.loads((folder / "config.json").read_text())["variant_options"]["loss"] == "minimax"
+    assert cli.main(["table", str(tmp_path), "--format", "csv"]) == 0
+    assert "bimodal-temperature,gan" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "--dataset", "ring9", "--variant", "gan"], "choose from 'ring8', 'grid25'"),
+        (["run", "--dataset", "ring8", "--variant", "vae"], "choose from 'gan'"),
+        (["run", "--dataset", "ring8", "--variant", "gan", "--colour", "red"], "valid options of 'run'"),
+        (["run", "--dataset", "ring8", "--variant", "gan", "--set", "lose=1"], "valid: loss"),
+        (["run", "--dataset", "ring8", "--variant", "gan", "--set", "loss=hinge"], "non-saturating, minimax"),
+        (["table", "/nonexistent/folder"], "is not a folder"),
+        (["suite", "nosuch"], "valid: smoke, standard"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(argv, expected):
+    proc = subprocess.run([sys.executable, "-m", "benchmark", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_suite_file_with_unknown_key_names_file_and_line(tmp_path):
+    from baselines.errors import ConfigError
+    from benchmark.suite import load_suite
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('datasets = ["ring8"]\nvariants = ["gan"]\nseedz = [0]\n')
+    with pytest.raises(ConfigError, match=r"bad.toml:3: unknown key 'seedz'"):
+        load_suite(str(bad))
+    bad.write_text('datasets = ["ring8"]\nvariants = ["gann"]\n')
+    with pytest.raises(ConfigError, match=r"bad.toml:2: .*valid: gan"):
+        load_suite(str(bad))
+
+
+def test_list_names_everything(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for word in (
+        "ring8",
+        "grid25",
+        "bimodal-temperature-imbalanced",
+        "gan",
+        "mixture_coverage",
+        "d_loss_to_zero",
+    ):
+        assert word in out
+
+
+def test_samples_are_saved_for_rescoring(tmp_path, tiny_train):
+    spec = RunSpec("ring8", "gan", train=tiny_train)
+    run(spec, tmp_path)
+    assert np.load(spec.folder(tmp_path) / "samples.npy").shape == (2500, 2)
