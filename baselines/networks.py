@@ -35,19 +35,24 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """Maps samples ``(n, data_dim)`` to logits ``(n,)``.
 
-    ``features(x)`` returns the activations of the last hidden layer, ``(n, hidden)``, so that
-    feature matching and minibatch discrimination can use them without a second network.
+    ``features(x, layer)`` returns the (post-ReLU) activations of hidden layer ``layer``
+    (0-based; -1, the default, is the last one), shape ``(n, hidden)``, so that feature matching and
+    minibatch discrimination can use them without a second network.
     """
 
     def __init__(self, data_dim: int, hidden: int = 128, layers: int = 2):
         super().__init__()
         self.data_dim = data_dim
+        self.n_hidden = layers
         body = _mlp([data_dim] + [hidden] * layers)
-        self.body = nn.Sequential(*body, nn.ReLU())
+        self.body = nn.Sequential(*body, nn.ReLU())  # [Linear, ReLU] * layers
         self.head = nn.Linear(hidden, 1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def features(self, x: torch.Tensor, layer: int = -1) -> torch.Tensor:
+        if not -self.n_hidden <= layer < self.n_hidden:
+            raise ValueError(f"layer {layer} out of range for {self.n_hidden} hidden layers")
+        end = 2 * (layer % self.n_hidden + 1)
+        return self.body[:end](x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x)).squeeze(-1)

@@ -25,7 +25,7 @@ import torch
 from .atomic import atomic_write
 from .config import TrainConfig
 from .errors import Diverged
-from .variant import RealSampler, Variant
+from .variant import RealData, Variant
 
 _HOOK_METHODS = ("on_train_start", "on_step_end", "on_eval", "on_log", "on_checkpoint", "on_train_end")
 
@@ -47,13 +47,13 @@ class Trainer:
     def __init__(
         self,
         variant: Variant,
-        sample_real: RealSampler,
+        data: RealData,
         cfg: TrainConfig,
         hooks: list[Any] | None = None,
         checkpoint: str | os.PathLike | None = None,
     ):
         self.variant = variant
-        self.sample_real = sample_real
+        self.data = data
         self.cfg = cfg
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.step = 0
@@ -123,7 +123,7 @@ class Trainer:
         self.variant.discriminator.train()
         while self.step < cfg.iters:
             self.step += 1
-            logs = self.variant.train_step(self.sample_real, self.gen)
+            logs = self.variant.train_step(self.data, self.gen)
             pending.append(logs)
             for h in step_hooks:
                 h.on_step_end(self, self.step, logs)

@@ -8,9 +8,8 @@ only what differs: the loss, a penalty, the networks, or extra hooks for the sha
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -19,17 +18,30 @@ from .config import TrainConfig
 from .losses import AdversarialLoss
 from .networks import MLPDiscriminator, MLPGenerator
 
-RealSampler = Callable[[int, torch.Generator], torch.Tensor]
 StepLogs = dict[str, torch.Tensor]
+
+
+class RealData(Protocol):
+    """What the trainer needs from a dataset (``benchmark.datasets`` provides it).
+
+    ``sample(n, gen)`` returns ``(n, data_dim)`` real samples on ``gen``'s device;
+    ``sample_labeled(n, gen)`` returns them with their mode labels ``(n,)`` (int64), for the
+    variants that condition on or are guided by the mode.
+    """
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor: ...
+
+    def sample_labeled(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
 class Problem:
-    """What a variant needs to know about the data: sample shape and number of modes."""
+    """What a variant needs to know about the data: sample shape, modes and their weights."""
 
     data_dim: int
     n_modes: int
     kind: str = "vector"
+    mode_weights: tuple[float, ...] = field(default=())
 
 
 class Variant:
@@ -90,6 +102,7 @@ class Variant:
         out.d_loss.backward()
         self.opt_d.step()
         self._last_d_real = d_real.detach()
+        self._last_real = real  # for generator losses that compare with real statistics
         return {
             "d_loss": out.d_loss.detach(),
             "d_real": torch.sigmoid(d_real.detach()).mean(),
@@ -107,10 +120,10 @@ class Variant:
         self.opt_g.step()
         return {"g_loss": g_loss.detach()}
 
-    def train_step(self, sample_real: RealSampler, gen: torch.Generator) -> StepLogs:
+    def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         logs: StepLogs = {}
         for _ in range(self.train.d_steps):
-            logs = self.discriminator_step(sample_real(self.train.batch_size, gen), gen)
+            logs = self.discriminator_step(data.sample(self.train.batch_size, gen), gen)
         logs.update(self.generator_step(gen))
         return logs
 

@@ -45,7 +45,7 @@ class MixtureDataset:
 
     @property
     def problem(self) -> Problem:
-        return Problem(data_dim=self.dim, n_modes=self.n_modes, kind="vector")
+        return Problem(self.dim, self.n_modes, "vector", tuple(float(w) for w in self.weights))
 
     def modes(self) -> dict[str, np.ndarray]:
         """Options for :func:`diagnostics.mixture_coverage`: centres, sigma, weights."""
@@ -61,12 +61,16 @@ class MixtureDataset:
             )
         return self._cache[key]
 
-    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        """``n`` real samples, shape ``(n, dim)``, on ``gen``'s device."""
+    def sample_labeled(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` real samples ``(n, dim)`` and their mode labels ``(n,)``, on ``gen``'s device."""
         centres, sigma, weights = self._tensors(gen.device)
         idx = torch.multinomial(weights, n, replacement=True, generator=gen)
         noise = torch.randn(n, self.dim, generator=gen, device=gen.device)
-        return centres[idx] + noise * sigma[idx, None]
+        return centres[idx] + noise * sigma[idx, None], idx
+
+    def sample(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """``n`` real samples, shape ``(n, dim)``, on ``gen``'s device."""
+        return self.sample_labeled(n, gen)[0]
 
     def to_report_units(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x) * self.report_scale + self.report_offset

@@ -58,7 +58,7 @@ def harness(iters: int, cfg: TrainConfig, seed: int, folder: Path) -> float:
     torch.manual_seed(seed)
     v = registry.build("gan", ds.problem, cfg)
     hooks = [CoverageEval(ds, cfg.eval_samples, seed), JsonlLog(folder / "metrics.jsonl")]
-    trainer = Trainer(v, ds.sample, cfg, hooks=hooks, checkpoint=folder / "checkpoint.pt")
+    trainer = Trainer(v, ds, cfg, hooks=hooks, checkpoint=folder / "checkpoint.pt")
     start = time.perf_counter()
     trainer.fit()
     return iters / (time.perf_counter() - start)

@@ -125,7 +125,7 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
         if progress:
             hooks.append(_Bar(train.iters))
-        trainer = Trainer(variant, dataset.sample, train, hooks=hooks, checkpoint=folder / "checkpoint.pt")
+        trainer = Trainer(variant, dataset, train, hooks=hooks, checkpoint=folder / "checkpoint.pt")
         if trainer.load_checkpoint():
             log.truncate_after(trainer.step)
             summary["resumed_from"] = trainer.step

@@ -34,3 +34,16 @@ def test_network_shapes_and_features():
     assert x.shape == (5, 2)
     assert d(x).shape == (5,)
     assert d.features(x).shape == (5, 16)
+
+
+def test_feature_layers_are_selectable():
+    d = MLPDiscriminator(2, hidden=16, layers=3)
+    x = torch.randn(4, 2)
+    assert torch.equal(d.features(x), d.features(x, 2))
+    assert torch.equal(d.features(x, -1), d.features(x, 2))
+    assert not torch.equal(d.features(x, 0), d.features(x, 1))
+    assert torch.equal(d.head(d.features(x)).squeeze(-1), d(x))
+    import pytest
+
+    with pytest.raises(ValueError):
+        d.features(x, 3)

@@ -15,7 +15,7 @@ def _trainer(cfg_dict, dataset="ring8", variant="gan", checkpoint=None, options=
     ds = get_dataset(dataset)
     torch.manual_seed(cfg.seed)
     v = registry.build(variant, ds.problem, cfg, options)
-    return Trainer(v, ds.sample, cfg, hooks=hooks, checkpoint=checkpoint)
+    return Trainer(v, ds, cfg, hooks=hooks, checkpoint=checkpoint)
 
 
 def _params(trainer):
