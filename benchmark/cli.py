@@ -14,6 +14,7 @@ from baselines.errors import ConfigError
 
 from . import datasets
 
+NET_FLAGS = {"hidden": int, "g_layers": int, "d_layers": int}  # -> TrainConfig.net fields
 TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
     "iters": int,
     "batch_size": int,
@@ -46,7 +47,9 @@ def _key_values(items: list[str]) -> dict[str, Any]:
 
 
 def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k, None) is not None}
+    out = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k, None) is not None}
+    net = {k: getattr(args, k) for k in NET_FLAGS if getattr(args, k, None) is not None}
+    return {**out, "net": net} if net else out
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -54,6 +57,10 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     for key, typ in TRAIN_FLAGS.items():
         p.add_argument(
             f"--{key.replace('_', '-')}", type=typ, default=None, help=f"(default {getattr(defaults, key)})"
+        )
+    for key, typ in NET_FLAGS.items():
+        p.add_argument(
+            f"--{key.replace('_', '-')}", type=typ, default=None, help=f"network (default {getattr(defaults.net, key)})"
         )
 
 
