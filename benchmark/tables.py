@@ -14,7 +14,7 @@ import pandas as pd
 
 from baselines.atomic import write_text
 
-from .published import PUBLISHED
+from .published import OTHER, PUBLISHED
 
 METRICS = [  # (summary key, column title, scale)
     ("modes_captured", "modes", 1.0),
@@ -40,12 +40,13 @@ def load_runs(root: Path) -> pd.DataFrame:
 
 
 def _pm(values: pd.Series, scale: float, digits: int) -> str:
+    """mean ± std (sample std); when some seeds have no value (a KL with no high-quality sample),
+    the count of seeds that have one is shown, e.g. ``(n=1)``."""
     v = values.dropna().astype(float) * scale
     if v.empty:
         return "–"
-    if len(v) == 1:
-        return f"{v.iloc[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    text = f"{v.iloc[0]:.{digits}f}" if len(v) == 1 else f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+    return text if len(v) == len(values) else f"{text} (n={len(v)})"
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -73,6 +74,7 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if runs.empty:
         return pd.DataFrame()
+    last_variant = runs.sort_values("variant").groupby("dataset")["variant"].last().to_dict()
     for (dataset, variant), grp in runs.groupby(["dataset", "variant"], sort=True):
         ok = grp[grp["status"] == "ok"]
         total = grp["modes_total"].max()
@@ -96,6 +98,18 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
                     "HQ %": f"{hq:g}",
                 }
             )
+        if variant == last_variant.get(dataset):
+            for (d, method), (modes, hq, source) in OTHER.items():
+                if d == dataset:
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "variant": f"{method} (not in this suite)",
+                            "source": f"published, {source}",
+                            "modes": f"{modes:g} / {total:.0f}",
+                            "HQ %": f"{hq:g}",
+                        }
+                    )
     return pd.DataFrame(rows).astype(object).fillna("")
 
 
