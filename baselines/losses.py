@@ -51,3 +51,19 @@ def minimax(d_real: torch.Tensor, d_fake: torch.Tensor) -> AdversarialLoss:
 
 
 LOSSES: dict[str, LossFn] = {"non-saturating": non_saturating, "minimax": minimax}
+
+
+def wasserstein(d_real: torch.Tensor, d_fake: torch.Tensor) -> AdversarialLoss:
+    """The critic objective of WGAN (Arjovsky, Chintala, Bottou 2017, arXiv 1701.07875).
+
+    Here ``d_real`` and ``d_fake`` are unbounded critic scores, not logits. The critic maximises
+    ``mean(d_real) - mean(d_fake)``, an estimate of the Wasserstein-1 distance when the critic is
+    (close to) 1-Lipschitz, so it minimises ``d_loss = mean(d_fake) - mean(d_real)``; G minimises
+    ``-mean(d_fake)``. The loss alone does not constrain the critic: pair it with weight clipping
+    (WGAN) or a gradient penalty (WGAN-GP, see :mod:`baselines.penalties`). Not in ``LOSSES``,
+    whose entries are all sigmoid cross-entropy losses of logits.
+    """
+    d_loss_real = -d_real.mean()
+    d_loss_fake = d_fake.mean()
+    g_loss = -d_fake.mean()
+    return AdversarialLoss(d_loss_real + d_loss_fake, d_loss_real, d_loss_fake, g_loss)

@@ -50,9 +50,34 @@ def build(
 
 
 def _register_builtins() -> None:
+    from .adagan import AdaGAN
+    from .cgan import CGAN
+    from .experience_replay import ExperienceReplay
+    from .feature_matching import FeatureMatching
+    from .feature_matching_hybrid import FeatureMatchingHybrid
     from .gan import GAN
+    from .guided_latent import GuidedLatent
+    from .minibatch_discrimination import MinibatchDiscrimination
+    from .pacgan import PacGAN
+    from .unrolled import UnrolledGAN
+    from .wgan import WGAN
+    from .wgan_gp import WGANGP
 
-    register(GAN)
+    for cls in (
+        GAN,
+        FeatureMatching,
+        FeatureMatchingHybrid,
+        MinibatchDiscrimination,
+        WGAN,
+        WGANGP,
+        UnrolledGAN,
+        ExperienceReplay,
+        AdaGAN,
+        PacGAN,
+        CGAN,
+        GuidedLatent,
+    ):
+        register(cls)
 
 
 _register_builtins()

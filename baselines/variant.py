@@ -49,6 +49,9 @@ class Variant:
 
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
+    # "cross-entropy": d_loss >= 0 and near 0 means D wins, so the D-loss-to-zero detector applies;
+    # "wasserstein": a signed critic loss, for which that detector means nothing.
+    d_loss_kind: ClassVar[str] = "cross-entropy"
 
     @dataclass
     class Options:

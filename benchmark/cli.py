@@ -60,7 +60,10 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         )
     for key, typ in NET_FLAGS.items():
         p.add_argument(
-            f"--{key.replace('_', '-')}", type=typ, default=None, help=f"network (default {getattr(defaults.net, key)})"
+            f"--{key.replace('_', '-')}",
+            type=typ,
+            default=None,
+            help=f"network (default {getattr(defaults.net, key)})",
         )
 
 

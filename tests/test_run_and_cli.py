@@ -161,12 +161,12 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
     "argv, expected",
     [
         (["run", "--dataset", "ring9", "--variant", "gan"], "choose from 'ring8', 'grid25'"),
-        (["run", "--dataset", "ring8", "--variant", "vae"], "choose from 'gan'"),
+        (["run", "--dataset", "ring8", "--variant", "vae"], "'gan'"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--colour", "red"], "valid options of 'run'"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "lose=1"], "valid: loss"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "loss=hinge"], "non-saturating, minimax"),
         (["table", "/nonexistent/folder"], "is not a folder"),
-        (["suite", "nosuch"], "valid: smoke, standard"),
+        (["suite", "nosuch"], "valid: mixtures, mixtures-full, smoke, standard"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, expected):
@@ -186,7 +186,7 @@ def test_suite_file_with_unknown_key_names_file_and_line(tmp_path):
     with pytest.raises(ConfigError, match=r"bad.toml:3: unknown key 'seedz'"):
         load_suite(str(bad))
     bad.write_text('datasets = ["ring8"]\nvariants = ["gann"]\n')
-    with pytest.raises(ConfigError, match=r"bad.toml:2: .*valid: gan"):
+    with pytest.raises(ConfigError, match=r"bad.toml:2: .*valid: .*gan"):
         load_suite(str(bad))
 
 
@@ -208,3 +208,10 @@ def test_samples_are_saved_for_rescoring(tmp_path, tiny_train):
     spec = RunSpec("ring8", "gan", train=tiny_train)
     run(spec, tmp_path)
     assert np.load(spec.folder(tmp_path) / "samples.npy").shape == (2500, 2)
+
+
+def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_train):
+    # A critic loss is signed and sits near zero in healthy training; the detector would misfire.
+    summary = run(RunSpec("ring8", "wgan", train=tiny_train), tmp_path)
+    assert summary["status"] == "ok"
+    assert summary["failure_events"] == [] and "not applicable" in summary["detector_note"]

@@ -91,7 +91,7 @@ def test_config_rejects_unknown_keys_and_wrong_types():
         from_dict(TrainConfig, {"iterations": 5})
     with pytest.raises(ConfigError, match="batch_size must be int"):
         from_dict(TrainConfig, {"batch_size": "big"})
-    with pytest.raises(ConfigError, match="valid: gan"):
+    with pytest.raises(ConfigError, match="valid: .*gan"):
         registry.get("nope")
     with pytest.raises(ConfigError, match="non-saturating, minimax"):
         registry.build("gan", get_dataset("ring8").problem, TrainConfig(), {"loss": "hinge"})

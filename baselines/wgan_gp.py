@@ -1,0 +1,65 @@
+"""WGAN with gradient penalty (Gulrajani, Ahmed, Arjovsky, Dumoulin, Courville 2017, arXiv 1704.00028).
+
+The Wasserstein loss of :class:`baselines.wgan.WGAN` plus ``gp_lambda`` times the gradient penalty
+of :func:`baselines.penalties.gradient_penalty` (the critic's gradient norm pushed towards 1 at random
+interpolates of real and fake samples), instead of weight clipping. No trainer of its own: it is WGAN
+with a different ``penalty`` and ``constrain_critic``.
+
+Hyperparameters from the paper's Algorithm 1: ``gp_lambda`` = 10, ``n_critic`` = 5, Adam with
+learning rate 1e-4 and betas (0, 0.9) for both networks. The authors' toy-data script
+(``gan_toy.py`` in igul222/improved_wgan_training) uses betas (0.5, 0.9) and lambda 0.1 instead;
+set ``beta1=0.5`` / ``gp_lambda=0.1`` for that. ``lr_d`` / ``lr_g`` set to ``None`` fall back to
+TrainConfig's (the plain-GAN protocol's) rates; TrainConfig's ``beta1`` / ``beta2`` are not used.
+Batch, latent size and networks come from the protocol; TrainConfig's ``d_steps`` must stay 1.
+
+Step logs: as WGAN's (``d_loss`` here includes the weighted penalty), plus ``gp``, the unweighted
+penalty of the last critic step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .errors import ConfigError
+from .penalties import gradient_penalty
+from .variant import StepLogs
+from .wgan import WGAN
+
+
+class WGANGP(WGAN):
+    name = "wgan-gp"
+    paper = "Gulrajani et al. 2017, arXiv 1704.00028"
+
+    @dataclass
+    class Options:
+        gp_lambda: float = 10.0  # paper
+        n_critic: int = 5  # paper
+        lr_d: float | None = 1e-4  # paper; None: TrainConfig.lr_d
+        lr_g: float | None = 1e-4  # paper; None: TrainConfig.lr_g
+        beta1: float = 0.0  # paper's Algorithm 1 (the toy script: 0.5)
+        beta2: float = 0.9  # paper
+
+    def _validate(self, options: Any) -> None:
+        super()._validate(options)
+        if not options.gp_lambda >= 0:
+            raise ConfigError(f"variant {self.name}: gp_lambda must be >= 0, got {options.gp_lambda}")
+
+    def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        betas = (self.options.beta1, self.options.beta2)
+        lr_g, lr_d = self.learning_rates()
+        return (
+            torch.optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas),
+            torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
+        )
+
+    def penalty(
+        self, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor | float, StepLogs]:
+        gp = gradient_penalty(self.discriminator, real, fake, gen)
+        return self.options.gp_lambda * gp, {"gp": gp.detach()}
+
+    def constrain_critic(self) -> None:
+        """No clipping: the penalty replaces it."""
