@@ -200,33 +200,18 @@ class ExperienceReplay(GAN):
         del self.snapshots[: -o.snapshot_pool]
 
     # ----- the game ---------------------------------------------------------------------------
-    def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
-        n = real.shape[0]
+    def fake_for_discriminator(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, StepLogs]:
         k = self.n_replay if self.buffer.size >= self.n_replay else 0
         old_g = self.substituting("generator")
         with torch.no_grad():
             g = self.old_generator if old_g else self.generator
             fresh = g(self.sample_z(n - k, gen))
             replayed, written_at = self.buffer.read(k, gen)
-        fake = torch.cat([fresh, replayed])
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake)
-        out = self.loss(d_real, d_fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        out.d_loss.backward()
-        self.opt_d.step()
-        if not old_g:
+        if not old_g:  # samples of an old generator are not history of the live one
             self.buffer.write(fresh, self.iteration, gen)
-        self._last_d_real = d_real.detach()
-        self._last_real = real
         age = (self.iteration - written_at).float().mean() if k else torch.zeros((), device=self.device)
-        return {
-            "d_loss": out.d_loss.detach(),
-            "d_real": torch.sigmoid(d_real.detach()).mean(),
-            "d_fake": torch.sigmoid(d_fake.detach()).mean(),
-            "replayed_fraction": torch.tensor(k / n, device=self.device),
-            "replay_age": age,
-        }
+        logs = {"replayed_fraction": torch.tensor(k / n, device=self.device), "replay_age": age}
+        return torch.cat([fresh, replayed]), logs
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         if not self.substituting("discriminator"):

@@ -95,9 +95,14 @@ class Variant:
         """Samples from the current generator, shape ``(n, data_dim)``; a mixture variant overrides."""
         return self.generator(self.sample_z(n, gen))
 
-    def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
+    def fake_for_discriminator(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, StepLogs]:
+        """The fake batch D is trained on (no gradient to G) and extra step logs; a variant that
+        shows D other fakes (a replay buffer, an old generator) overrides only this."""
         with torch.no_grad():
-            fake = self.generate(real.shape[0], gen)
+            return self.generate(n, gen), {}
+
+    def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
+        fake, extra = self.fake_for_discriminator(real.shape[0], gen)
         d_real = self.discriminator(real)
         d_fake = self.discriminator(fake)
         out = self.loss(d_real, d_fake)
@@ -110,6 +115,7 @@ class Variant:
             "d_loss": out.d_loss.detach(),
             "d_real": torch.sigmoid(d_real.detach()).mean(),
             "d_fake": torch.sigmoid(d_fake.detach()).mean(),
+            **extra,
         }
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
