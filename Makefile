@@ -9,7 +9,7 @@ TORCH   ?= torch==2.14.1 torchvision==0.29.1
 JOBS    ?= 2
 ITERS   ?=
 
-.PHONY: setup test lint benchmark perf clean
+.PHONY: setup test lint benchmark benchmark-smoke benchmark-mixtures benchmark-mixtures-full perf clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,19 @@ test: setup
 lint: setup
 	$(BIN)/ruff check benchmark diagnostics baselines tests
 
+# Each suite writes its run records under results/runs/NAME and its tables to results/tables/NAME.*;
+# finished runs are skipped and interrupted ones resume, so a killed target can simply be rerun.
 benchmark: setup
-	$(BIN)/mcbench suite default --jobs $(JOBS) --out results/runs --tables results/tables $(if $(ITERS),--iters $(ITERS))
+	$(BIN)/mcbench suite standard --jobs $(JOBS) --out results/runs/standard --tables results/tables $(if $(ITERS),--iters $(ITERS))
+
+benchmark-smoke: setup
+	$(BIN)/mcbench suite smoke --jobs $(JOBS) --out results/runs/smoke --tables results/tables
+
+benchmark-mixtures: setup
+	$(BIN)/mcbench suite mixtures --jobs $(JOBS) --out results/runs/mixtures --tables results/tables
+
+benchmark-mixtures-full: setup
+	$(BIN)/mcbench suite mixtures-full --jobs $(JOBS) --out results/runs/mixtures-full --tables results/tables
 
 perf: setup
 	$(BIN)/python -m benchmark.perf --out results/perf.json
