@@ -74,8 +74,11 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if runs.empty:
         return pd.DataFrame()
-    last_variant = runs.sort_values("variant").groupby("dataset")["variant"].last().to_dict()
-    for (dataset, variant), grp in runs.groupby(["dataset", "variant"], sort=True):
+    # The baseline first, then the mitigations alphabetically; published rows of other methods last.
+    runs = runs.assign(_order=runs["variant"].map(lambda v: (not v.startswith("gan"), v)))
+    runs = runs.sort_values(["dataset", "_order"], kind="stable")
+    last_variant = runs.groupby("dataset")["variant"].last().to_dict()
+    for (dataset, variant), grp in runs.groupby(["dataset", "variant"], sort=False):
         ok = grp[grp["status"] == "ok"]
         total = grp["modes_total"].max()
         row = {"dataset": dataset, "variant": variant, "source": f"ours ({int(grp['iters'].max())} it)"}
