@@ -41,7 +41,7 @@ benchmark-mixtures-full: setup
 	$(BIN)/mcbench suite mixtures-full --jobs $(JOBS) --out results/runs/mixtures-full --tables results/tables
 
 perf: setup
-	$(BIN)/python -m benchmark.perf --out results/perf.json
+	$(BIN)/python -m benchmark.perf --iters 1000 --rounds 5 --threads 1 --out results/perf.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
