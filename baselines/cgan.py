@@ -106,18 +106,9 @@ class CGAN(GAN):
             raise ValueError("cgan's discriminator step needs the real batch's mode labels")
         with torch.no_grad():
             fake, fake_labels = self.generate_labeled(real.shape[0], gen)
-        d_real = self.discriminator(real, labels)
-        d_fake = self.discriminator(fake, fake_labels)
-        out = self.loss(d_real, d_fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        out.d_loss.backward()
-        self.opt_d.step()
-        self._last_d_real = d_real.detach()
-        return {
-            "d_loss": out.d_loss.detach(),
-            "d_real": torch.sigmoid(d_real.detach()).mean(),
-            "d_fake": torch.sigmoid(d_fake.detach()).mean(),
-        }
+        return self.update_discriminator(
+            self.discriminator(real, labels), self.discriminator(fake, fake_labels)
+        )
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake, labels = self.generate_labeled(self.train.batch_size, gen)

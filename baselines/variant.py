@@ -103,19 +103,20 @@ class Variant:
 
     def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
         fake, extra = self.fake_for_discriminator(real.shape[0], gen)
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake)
+        self._last_real = real  # for generator losses that compare with real statistics
+        return {**self.update_discriminator(self.discriminator(real), self.discriminator(fake)), **extra}
+
+    def update_discriminator(self, d_real: torch.Tensor, d_fake: torch.Tensor) -> StepLogs:
+        """One optimizer step of D on the loss of its logits on a real and a fake batch."""
         out = self.loss(d_real, d_fake)
         self.opt_d.zero_grad(set_to_none=True)
         out.d_loss.backward()
         self.opt_d.step()
         self._last_d_real = d_real.detach()
-        self._last_real = real  # for generator losses that compare with real statistics
         return {
             "d_loss": out.d_loss.detach(),
             "d_real": torch.sigmoid(d_real.detach()).mean(),
             "d_fake": torch.sigmoid(d_fake.detach()).mean(),
-            **extra,
         }
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
