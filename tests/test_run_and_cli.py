@@ -215,3 +215,11 @@ def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_t
     summary = run(RunSpec("ring8", "wgan", train=tiny_train), tmp_path)
     assert summary["status"] == "ok"
     assert summary["failure_events"] == [] and "not applicable" in summary["detector_note"]
+
+
+@pytest.mark.parametrize("name", ["smoke", "standard", "mixtures", "mixtures-full"])
+def test_every_shipped_suite_resolves(name):
+    from benchmark.suite import load_suite
+
+    suite = load_suite(name)  # resolves every run: any bad dataset, variant or option fails here
+    assert suite.specs and suite.description
