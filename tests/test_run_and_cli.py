@@ -166,7 +166,7 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "lose=1"], "valid: loss"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "loss=hinge"], "non-saturating, minimax"),
         (["table", "/nonexistent/folder"], "is not a folder"),
-        (["suite", "nosuch"], "valid: mixtures, mixtures-full, smoke, standard"),
+        (["suite", "nosuch"], "valid: goal, mixtures, mixtures-full, smoke, standard"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, expected):
@@ -217,7 +217,7 @@ def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_t
     assert summary["failure_events"] == [] and "not applicable" in summary["detector_note"]
 
 
-@pytest.mark.parametrize("name", ["smoke", "standard", "mixtures", "mixtures-full"])
+@pytest.mark.parametrize("name", ["smoke", "standard", "mixtures", "mixtures-full", "goal"])
 def test_every_shipped_suite_resolves(name):
     from benchmark.suite import load_suite
 
