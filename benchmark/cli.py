@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
     p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
     p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
+    p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
     return parser
 
 
@@ -180,7 +181,7 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     suite = load_suite(args.name, overrides)
     out = args.out or Path("results/runs") / suite.name
     tables = args.tables or Path("results/tables")
-    results = run_suite(suite, out, jobs=args.jobs)
+    results = run_suite(suite, out, jobs=args.jobs, threads=args.threads)
     paths = write_tables(out, tables, stem=suite.name)
     bad = [r for r in results if r.get("status") != "ok"]
     print(f"{len(results) - len(bad)}/{len(results)} runs ok; tables: {', '.join(map(str, paths))}")

@@ -82,14 +82,17 @@ def _worker(spec: RunSpec, root: str, threads: int) -> dict[str, Any]:
     return run(spec, Path(root), threads=threads)
 
 
-def run_suite(suite: Suite, root: Path, jobs: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+def run_suite(
+    suite: Suite, root: Path, jobs: int = 1, progress: bool = True, threads: int | None = None
+) -> list[dict[str, Any]]:
     """Run every spec; finished runs are skipped, interrupted ones resume, failures are recorded.
 
-    With ``jobs`` > 1 the runs go to that many processes, each with ``cpu_count // jobs`` threads.
+    With ``jobs`` > 1 the runs go to that many processes, each with ``threads`` threads (default
+    ``cpu_count // jobs``; oversubscribing cores makes PyTorch's CPU kernels spin and crawl).
     """
     from tqdm import tqdm
 
-    threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
     bar = tqdm(total=len(suite.specs), desc=f"suite {suite.name}", unit="run", disable=not progress)
     results = []
     if jobs <= 1:
