@@ -112,11 +112,7 @@ class CGAN(GAN):
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake, labels = self.generate_labeled(self.train.batch_size, gen)
-        g_loss = self.loss(self._last_d_real, self.discriminator(fake, labels)).g_loss
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"g_loss": g_loss.detach()}
+        return self.update_generator(self.loss(self._last_d_real, self.discriminator(fake, labels)).g_loss)
 
     def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         logs: StepLogs = {}

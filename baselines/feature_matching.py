@@ -80,8 +80,4 @@ class FeatureMatching(GAN):
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake = self.generate(self.train.batch_size, gen)
-        g_loss, logs = self.generator_loss(fake)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"g_loss": g_loss.detach(), **logs}
+        return self.update_generator(*self.generator_loss(fake))

@@ -105,8 +105,4 @@ class PacGAN(GAN):
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake = self.generate(self.train.batch_size * self.options.pack, gen)
         d_fake = self.discriminator(fake)  # (batch_size,): one logit per pack
-        g_loss = self.loss(self._last_d_real, d_fake).g_loss
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"g_loss": g_loss.detach()}
+        return self.update_generator(self.loss(self._last_d_real, d_fake).g_loss)

@@ -179,11 +179,7 @@ class UnrolledGAN(GAN):
     # ----- the step ---------------------------------------------------------------------------
     def unrolled_generator_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         """One Adam step of G on the unrolled surrogate; D and its optimizer are left as they were."""
-        g_loss, logs = self.unrolled_generator_loss(data, gen)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return {"g_loss": g_loss.detach(), **logs}
+        return self.update_generator(*self.unrolled_generator_loss(data, gen))
 
     def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         # As the base class, except that the generator step needs the data (fresh real batches for

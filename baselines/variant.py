@@ -124,11 +124,14 @@ class Variant:
         d_fake = self.discriminator(fake)
         # The generator loss reuses D's logits on the last real batch (taken before D's update) so
         # that losses which need them (relativistic ones) work without another forward pass.
-        g_loss = self.loss(self._last_d_real, d_fake).g_loss
+        return self.update_generator(self.loss(self._last_d_real, d_fake).g_loss)
+
+    def update_generator(self, g_loss: torch.Tensor, logs: StepLogs | None = None) -> StepLogs:
+        """One optimizer step of G on ``g_loss``; returns ``g_loss`` (detached) with ``logs``."""
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
-        return {"g_loss": g_loss.detach()}
+        return {"g_loss": g_loss.detach(), **(logs or {})}
 
     def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         logs: StepLogs = {}
