@@ -93,3 +93,51 @@ def test_real_and_fake_are_scored_in_separate_minibatches(tiny_train):
 def test_bad_kernel_options_are_config_errors(tiny_train):
     with pytest.raises(ConfigError, match="kernels"):
         _variant(tiny_train, {"kernels": 0})
+
+
+def test_compare_with_is_exact_for_identical_samples():
+    m = torch.randn(1, 3, 5).expand(10, 3, 5)
+    assert torch.allclose(minibatch_closeness(m, compare_with=4), torch.full((10, 3), 9.0))
+
+
+def test_compare_with_at_least_the_batch_is_the_full_sum():
+    torch.manual_seed(0)
+    m = torch.randn(9, 4, 5)
+    assert torch.equal(minibatch_closeness(m, compare_with=9), minibatch_closeness(m))
+    assert torch.equal(minibatch_closeness(m, compare_with=50), minibatch_closeness(m))
+
+
+def test_compare_with_is_unbiased_over_batch_orders():
+    # Averaged over every rotation of the batch rows, the k-row estimate of a sample's sum equals
+    # the full sum: each other row is among its k comparison rows in the right share of orders.
+    torch.manual_seed(0)
+    n, k = 8, 3
+    m = 0.5 * torch.randn(n, 2, 3)
+    full = minibatch_closeness(m)
+    est = torch.zeros_like(full)
+    import itertools
+
+    perms = list(itertools.permutations(range(n)))[::97]  # a spread-out subset of orders
+    counts = torch.zeros(n, 1)
+    for p in perms:
+        p = torch.tensor(p)
+        out = minibatch_closeness(m[p], compare_with=k)
+        est[p] += out
+        counts[p] += 1
+    torch.testing.assert_close(est / counts, full, rtol=0.1, atol=0.0)
+
+
+def test_compare_with_by_hand():
+    # n = 3, k = 2, one kernel: rows 0 and 1 compare with the other one of the first two rows
+    # (1 row, scaled by 2); row 2 compares with rows 0 and 1 (2 rows, scaled by 1).
+    m = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])[:, None, :]
+    e = math.exp
+    expected = torch.tensor([[2 * e(-1)], [2 * e(-1)], [e(-2) + e(-3)]])
+    torch.testing.assert_close(minibatch_closeness(m, compare_with=2), expected)
+
+
+def test_compare_with_option_reaches_the_discriminator(tiny_train):
+    v = _variant(tiny_train, {"kernels": 4, "compare_with": 8})
+    assert v.discriminator.compare_with == 8
+    with pytest.raises(ConfigError, match="compare_with"):
+        _variant(tiny_train, {"compare_with": 1})
