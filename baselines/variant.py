@@ -36,12 +36,17 @@ class RealData(Protocol):
 
 @dataclass(frozen=True)
 class Problem:
-    """What a variant needs to know about the data: sample shape, modes and their weights."""
+    """What a variant needs to know about the data: sample shape, modes and their weights.
+
+    ``kind`` is ``"vector"`` (samples ``(n, data_dim)``) or ``"image"`` (samples ``(n, *shape)`` with
+    ``shape = (channels, height, width)``, values in [-1, 1], and ``data_dim`` their product).
+    """
 
     data_dim: int
     n_modes: int
     kind: str = "vector"
     mode_weights: tuple[float, ...] = field(default=())
+    shape: tuple[int, ...] = field(default=())
 
 
 class Variant:
