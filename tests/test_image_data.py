@@ -70,14 +70,20 @@ def test_mnist_idx_files_round_trip(tmp_path, gz):
     train_x = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
     train_y = (np.arange(20) % 10).astype(np.uint8)
     write_idx(raw, "train", train_x, train_y, gz)
-    write_idx(
-        raw, "t10k", rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), np.arange(10, dtype=np.uint8), gz
-    )
+    test_x = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    write_idx(raw, "t10k", test_x, np.arange(10, dtype=np.uint8)[::-1].copy(), gz)
     ds = get_image_dataset("mnist", mnist_root=tmp_path)
     assert ds.images.shape == (20, 1, 28, 28)
     np.testing.assert_array_equal(ds.images[:, 0].numpy(), train_x)
     np.testing.assert_array_equal(ds.labels.numpy(), train_y)
     assert ds.labels.dtype == torch.int64 and "20 training images" in ds.description
+    # The classifier trains on every training image and is tested on the official t10k split.
+    x_tr, y_tr, x_te, y_te = ds.classifier_split()
+    assert len(x_tr) == 20 and torch.equal(y_tr, ds.labels)
+    np.testing.assert_array_equal(x_te[:, 0].numpy(), test_x)
+    assert y_te.tolist() == list(range(9, -1, -1))
+    stacked = get_image_dataset("stacked-mnist", mnist_root=tmp_path)
+    assert torch.equal(stacked.classifier_split()[3], y_te)
 
 
 def test_mnist_idx_missing_files(tmp_path):
