@@ -40,6 +40,10 @@ components; ``"constant"`` with 0.5 is their alternative), the theory-based weig
 networks and iteration budget come from our protocol (:class:`baselines.config.TrainConfig`); each
 GAN gets ``iters / num_generators`` iterations rather than training to the end; the authors' toy runs
 used unrolled GANs, we use the plain non-saturating GAN as the component learner.
+
+Images: the pool holds ``pool_size`` images, allocated at the first step (the default 256,000 images
+of 1x28x28 take 800 MB, of 3x64x64 12.6 GB), so image runs want a much smaller ``pool_size``; the
+components are DCGAN generators and D / D_M DCGAN discriminators.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from torch import nn
 from .errors import ConfigError
 from .gan import GAN
 from .losses import non_saturating
+from .networks import buffers_kept
 from .variant import RealData, StepLogs
 
 # exp(-logit) is computed from logits clamped to this range, so that a very confident D gives a
@@ -150,7 +155,7 @@ class AdaGAN(GAN):
         self.steps_done = 0
         self.components = nn.ModuleList()  # finished generators, frozen
         self.mixture_weights = torch.zeros(0, dtype=torch.float64)  # theirs, summing to 1
-        self.pool = torch.zeros(0, problem.data_dim, device=device)
+        self.pool = torch.zeros(0, *problem.sample_shape, device=device)
         self.pool_weights = torch.zeros(0, dtype=torch.float64, device=device)
         self.ratio = torch.zeros(0, dtype=torch.float64, device=device)  # stage-d: dM_t/dP_data
         self.last_lambda = float("nan")
@@ -191,10 +196,11 @@ class AdaGAN(GAN):
         if len(gens) == 1:
             return gens[0](z)
         which = torch.multinomial(weights.to(self.device), n, replacement=True, generator=gen)
-        out = z.new_empty(n, self.problem.data_dim)
+        out = z.new_empty(n, *self.problem.sample_shape)
         for j, g in enumerate(gens):
             mask = which == j
-            out[mask] = g(z[mask])
+            if mask.any():  # a batch-norm generator in training mode cannot take an empty batch
+                out[mask] = g(z[mask])
         return out
 
     # ----- training -------------------------------------------------------------------------
@@ -242,7 +248,12 @@ class AdaGAN(GAN):
 
     @torch.no_grad()
     def _pool_logits(self, net: nn.Module) -> torch.Tensor:
-        return torch.cat([net(chunk) for chunk in self.pool.split(_CHUNK)])
+        """D's logits at every pool point, in chunks. An image D with batch norm scores the chunks as
+        it scored real batches in training (batch statistics, chunks of ``batch_size`` pool points, a
+        uniform sample like D_M's real batches) and its running statistics are left as they were."""
+        chunk = _CHUNK if self.problem.kind == "vector" else self.train.batch_size
+        with buffers_kept(net):
+            return torch.cat([net(part) for part in self.pool.split(chunk)])
 
     def _end_stage(self, gen: torch.Generator) -> None:
         """Freeze G_t into the mixture; unless it was the last stage, reweight the pool and restart."""

@@ -10,7 +10,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .errors import ConfigError
 
@@ -19,11 +19,23 @@ T = TypeVar("T")
 
 @dataclass
 class NetConfig:
-    """Network sizes (MLPs for the mixtures)."""
+    """Network sizes: MLPs for vector problems (the mixtures), DCGAN nets for images.
+
+    ``conv_width`` is the DCGAN base channel count (the paper's 64; G's and D's widest stage has
+    ``conv_width * 2**(stages - 1)`` channels). ``d_norm`` is the image discriminator's normalisation:
+    ``"auto"`` takes the variant's choice (batch norm as in DCGAN; layer norm for WGAN-GP, whose
+    per-sample gradient penalty needs a critic without batch statistics).
+    """
 
     hidden: int = 128
     g_layers: int = 2
     d_layers: int = 2
+    conv_width: int = 64
+    d_norm: Literal["auto", "batch", "layer", "none"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.conv_width < 1:
+            raise ConfigError(f"net.conv_width must be >= 1, got {self.conv_width}")
 
 
 @dataclass

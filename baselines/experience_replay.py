@@ -23,7 +23,11 @@ from .variant import RealData, StepLogs
 
 
 class ReplayBuffer:
-    """A fixed-size store of generated samples ``(capacity, dim)`` with the iteration each was written.
+    """A fixed-size store of generated samples ``(capacity, *shape)`` with the iteration each was written.
+
+    ``shape`` is one sample's shape (an int ``d`` means ``(d,)``; images ``(C, H, W)``). The store is
+    allocated up front: ``capacity * prod(shape)`` floats (25,600 images of 3x64x64 are 1.26 GB, of
+    1x28x28 80 MB), so image runs usually want a smaller ``capacity``.
 
     ``update``: ``"random"`` (SimGAN's: fill, then each new sample replaces a distinct random old one),
     ``"ring"`` (overwrite the oldest: the buffer holds the last ``capacity`` samples) or ``"reservoir"``
@@ -31,9 +35,10 @@ class ReplayBuffer:
     ``gen`` passed in; slots written within one call are distinct, so results are deterministic on GPU.
     """
 
-    def __init__(self, capacity: int, dim: int, update: str, device: torch.device):
+    def __init__(self, capacity: int, shape: int | tuple[int, ...], update: str, device: torch.device):
         self.capacity, self.update, self.device = capacity, update, device
-        self.x = torch.zeros(capacity, dim, device=device)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.x = torch.zeros(capacity, *shape, device=device)
         self.step = torch.zeros(capacity, dtype=torch.long, device=device)  # iteration of each write
         self.size = 0  # filled slots (always the first ``size``)
         self.seen = 0  # samples ever offered to the buffer
@@ -159,7 +164,7 @@ class ExperienceReplay(GAN):
         self.n_replay = round(o.replay_fraction * batch)
         if self.n_replay >= batch:  # keep at least one fresh sample, so new samples keep entering
             raise ConfigError("experience-replay: replay_fraction leaves no fresh sample in the batch")
-        self.buffer = ReplayBuffer(o.capacity, self.problem.data_dim, o.buffer_update, self.device)
+        self.buffer = ReplayBuffer(o.capacity, self.problem.sample_shape, o.buffer_update, self.device)
         self.iteration = 0
         self.snapshots: list[dict[str, Any]] = []
         self.episode_end = 0  # substitution active while iteration <= episode_end

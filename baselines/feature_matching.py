@@ -38,7 +38,8 @@ class FeatureMatching(GAN):
     From the paper: the generator objective (squared distance of batch-mean D features, real against
     fake) and D's unchanged GAN objective. ``layer`` picks the hidden layer of the MLP discriminator
     (0-based; -1 = the last hidden layer, as in the authors' code, which matches the features that
-    feed D's final linear layer). The MSE form follows the authors' code (see
+    feed D's final linear layer; on images, a conv stage of the DCGAN discriminator, flattened). The
+    MSE form follows the authors' code (see
     :func:`feature_matching_loss`). Learning rates, batch, latent size and networks are our protocol's
     (:class:`baselines.config.TrainConfig`, VEEGAN's), not the paper's image settings.
 

@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .conv_networks import conv_body
 from .errors import ConfigError
 from .gan import GAN
-from .networks import MLPDiscriminator, MLPGenerator, _mlp
+from .networks import _mlp, build_generator
 from .variant import RealData, StepLogs
 
 
@@ -50,7 +51,11 @@ def per_mode_moments(
 
 
 def stats_matching_penalty(
-    x: torch.Tensor, modes: torch.Tensor, real_mean: torch.Tensor, real_std: torch.Tensor
+    x: torch.Tensor,
+    modes: torch.Tensor,
+    real_mean: torch.Tensor,
+    real_std: torch.Tensor,
+    min_std: float = 1e-6,
 ) -> torch.Tensor:
     """How far each generated mode's mean and spread are from the real mode's, in real-std units.
 
@@ -59,9 +64,10 @@ def stats_matching_penalty(
     least two samples: the squared differences of mean and of standard deviation, each divided by the
     real standard deviation (so one weight suits ring8's sigma 0.01 and grid25's 0.05), averaged over
     dimensions; then averaged over those modes. 0 exactly when the moments match; lower is better.
+    The real std is floored at ``min_std`` before dividing (images are passed flattened, ``(n, C*H*W)``).
     """
     mean, std, counts = per_mode_moments(x, modes, real_mean.shape[0])
-    scale = real_std.clamp(min=1e-6)
+    scale = real_std.clamp(min=min_std)
     per_mode = (((mean - real_mean) / scale) ** 2 + ((std - real_std) / scale) ** 2).mean(dim=1)
     present = counts >= 2  # one sample has no spread to compare
     if not bool(present.any()):
@@ -78,6 +84,20 @@ class ModeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class ConvModeClassifier(nn.Module):
+    """A small conv net from images ``(n, C, H, W)`` to mode logits ``(n, n_modes)``: the DCGAN
+    discriminator's stride-2 conv stages (``width`` base channels, no normalisation, so a sample's
+    logits never depend on its batch) and a linear layer on the flattened last stage."""
+
+    def __init__(self, shape: tuple[int, ...], n_modes: int, width: int = 32):
+        super().__init__()
+        self.body, features, _ = conv_body(shape, width, "none")
+        self.head = nn.Linear(features, n_modes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
 
 
 class GuidedLatent(GAN):
@@ -106,6 +126,12 @@ class GuidedLatent(GAN):
     class; with a >99% classifier the grouping hardly matters). Classifier and statistics are part of
     ``state_dict``. The article gives no numbers for the weights, sizes or steps: all defaults are
     ours; network sizes, optimizers, batch and learning rates come from the VEEGAN protocol.
+
+    Images (ours): G is the DCGAN generator on the extended latent, D the unconditional DCGAN
+    discriminator, and the classifier a small conv net (:class:`ConvModeClassifier`, base width
+    ``classifier_width``) pretrained exactly as the MLP one. The statistics penalty compares per-pixel
+    per-mode means and stds, with the real std floored at ``stats_min_std`` (0.1 for images by
+    default, 5% of the pixel range).
     """
 
     name = "guided-latent"
@@ -118,8 +144,13 @@ class GuidedLatent(GAN):
         stats_weight: float = 1.0  # weight of the per-mode mean/std matching in G's loss
         classifier_steps: int = 300  # Adam steps of classifier pretraining, on the first step
         classifier_lr: float = 1e-3
-        classifier_hidden: int = 128
+        classifier_hidden: int = 128  # MLP classifier (vector problems)
+        classifier_width: int = 32  # conv classifier's base channels (image problems)
         holdout_samples: int = 10_000  # for the held-out accuracy and the real per-mode statistics
+        # Floor on the real per-mode std that scales the stats penalty; None: 1e-6 for vectors (the
+        # mixtures' sigmas are >= 0.01), 0.1 for images, whose constant pixels (an MNIST border) have
+        # std 0 and would otherwise turn a tiny deviation into an enormous penalty.
+        stats_min_std: float | None = None
 
         def __post_init__(self) -> None:
             where = "guided-latent"
@@ -128,7 +159,9 @@ class GuidedLatent(GAN):
             for key in ("classifier_weight", "stats_weight"):
                 if getattr(self, key) < 0:
                     raise ConfigError(f"{where}: {key} must be >= 0, got {getattr(self, key)}")
-            for key in ("classifier_steps", "classifier_hidden", "holdout_samples"):
+            if self.stats_min_std is not None and not self.stats_min_std > 0:
+                raise ConfigError(f"{where}: stats_min_std must be > 0 or None, got {self.stats_min_std}")
+            for key in ("classifier_steps", "classifier_hidden", "classifier_width", "holdout_samples"):
                 if getattr(self, key) < 1:
                     raise ConfigError(f"{where}: {key} must be positive, got {getattr(self, key)}")
 
@@ -138,17 +171,25 @@ class GuidedLatent(GAN):
         return self.options.subspace_dim or self.train.z_dim
 
     @property
+    def stats_min_std(self) -> float:
+        if self.options.stats_min_std is not None:
+            return self.options.stats_min_std
+        return 0.1 if self.problem.kind == "image" else 1e-6
+
+    @property
     def latent_dim(self) -> int:
         return self.problem.n_modes * self.subspace_dim
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        net, p = self.train.net, self.problem
-        g = MLPGenerator(self.latent_dim, p.data_dim, net.hidden, net.g_layers)
-        d = MLPDiscriminator(p.data_dim, net.hidden, net.d_layers)
+        p, o = self.problem, self.options
+        g = build_generator(p, self.train, z_dim=self.latent_dim)
+        d = self.build_discriminator()
         # Built here so that torch.manual_seed at init fixes its weights too.
-        self.classifier = ModeClassifier(p.data_dim, p.n_modes, self.options.classifier_hidden).to(
-            self.device
-        )
+        if p.kind == "image":
+            clf: nn.Module = ConvModeClassifier(p.shape, p.n_modes, o.classifier_width)
+        else:
+            clf = ModeClassifier(p.data_dim, p.n_modes, o.classifier_hidden)
+        self.classifier = clf.to(self.device)
         self.classifier_ready = False
         self.classifier_acc = float("nan")
         self.real_mean: torch.Tensor | None = None
@@ -197,9 +238,12 @@ class GuidedLatent(GAN):
             opt.step()
         self._freeze_classifier()
         x, y = data.sample_labeled(o.holdout_samples, gen)
+        # Images are classified in batches (a conv net on 10,000 images at once needs gigabytes).
+        chunk = x.shape[0] if self.problem.kind == "vector" else self.train.batch_size
         with torch.no_grad():
-            self.classifier_acc = float((clf(x).argmax(dim=1) == y).float().mean())
-            mean, std, counts = per_mode_moments(x, y, self.problem.n_modes)
+            pred = torch.cat([clf(part).argmax(dim=1) for part in x.split(chunk)])
+            self.classifier_acc = float((pred == y).float().mean())
+            mean, std, counts = per_mode_moments(x.flatten(1), y, self.problem.n_modes)
         if bool((counts < 2).any()):
             raise ConfigError("guided-latent: holdout_samples too small to measure every mode's spread")
         self.real_mean, self.real_std = mean, std
@@ -216,7 +260,9 @@ class GuidedLatent(GAN):
         fake, modes = self.generate_labeled(self.train.batch_size, gen)
         g_adv = self.loss(self._last_d_real, self.discriminator(fake)).g_loss
         wrong = wrong_mode_penalty(self.classifier(fake), modes)
-        stats = stats_matching_penalty(fake, modes, self.real_mean, self.real_std)
+        stats = stats_matching_penalty(
+            fake.flatten(1), modes, self.real_mean, self.real_std, self.stats_min_std
+        )
         total = g_adv + o.classifier_weight * wrong + o.stats_weight * stats
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .conv_networks import DCGANDiscriminator
 from .errors import ConfigError
 from .gan import GAN
 from .networks import MLPDiscriminator
@@ -50,7 +51,29 @@ def minibatch_closeness(m: torch.Tensor, compare_with: int | None = None) -> tor
     return total * ((n - 1) / compared)
 
 
-class MinibatchDiscriminator(MLPDiscriminator):
+class _MinibatchLayer(nn.Module):
+    """Mixin for a discriminator with ``body`` (n, A features) and ``feature_dim`` = A: adds the
+    projection tensor T and replaces ``head`` by a linear layer on ``[f(x), o(x)]``."""
+
+    def _add_minibatch_layer(self, kernels: int, kernel_dim: int, compare_with: int | None) -> None:
+        a = self.feature_dim
+        self.kernels, self.kernel_dim, self.compare_with = kernels, kernel_dim, compare_with
+        # std 1/sqrt(A): each (kernel, dim) column of T starts with about unit L2 norm, the scale the
+        # authors' weight-normalised layer starts from before their data-dependent rescaling.
+        self.T = nn.Parameter(torch.randn(a, kernels, kernel_dim) / math.sqrt(a))
+        self.head = nn.Linear(a + kernels, 1)
+
+    def minibatch_features(self, h: torch.Tensor) -> torch.Tensor:
+        """``o(x)`` (n, B) from the last hidden features ``h`` (n, A)."""
+        m = torch.tensordot(h, self.T, dims=1)  # (n, B, C)
+        return minibatch_closeness(m, self.compare_with)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)
+        return self.head(torch.cat([h, self.minibatch_features(h)], dim=1)).squeeze(-1)
+
+
+class MinibatchDiscriminator(_MinibatchLayer, MLPDiscriminator):
     """The MLP discriminator with a minibatch-discrimination layer before its final linear layer.
 
     Maps ``(n, data_dim)`` to logits ``(n,)``, where each logit depends on the whole batch: score real
@@ -67,21 +90,26 @@ class MinibatchDiscriminator(MLPDiscriminator):
         kernel_dim: int,
         compare_with: int | None = None,
     ):
-        super().__init__(data_dim, hidden, layers)
-        self.kernels, self.kernel_dim, self.compare_with = kernels, kernel_dim, compare_with
-        # std 1/sqrt(A): each (kernel, dim) column of T starts with about unit L2 norm, the scale the
-        # authors' weight-normalised layer starts from before their data-dependent rescaling.
-        self.T = nn.Parameter(torch.randn(hidden, kernels, kernel_dim) / math.sqrt(hidden))
-        self.head = nn.Linear(hidden + kernels, 1)
+        MLPDiscriminator.__init__(self, data_dim, hidden, layers)
+        self._add_minibatch_layer(kernels, kernel_dim, compare_with)
 
-    def minibatch_features(self, h: torch.Tensor) -> torch.Tensor:
-        """``o(x)`` (n, B) from the last hidden features ``h`` (n, A)."""
-        m = torch.tensordot(h, self.T, dims=1)  # (n, B, C)
-        return minibatch_closeness(m, self.compare_with)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.body(x)
-        return self.head(torch.cat([h, self.minibatch_features(h)], dim=1)).squeeze(-1)
+class MinibatchConvDiscriminator(_MinibatchLayer, DCGANDiscriminator):
+    """The DCGAN discriminator with the same layer on its flattened last conv stage (A = its
+    ``feature_dim``), as the authors place it in their image models: images ``(n, C, H, W)`` to
+    logits ``(n,)``."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        width: int,
+        norm: str,
+        kernels: int,
+        kernel_dim: int,
+        compare_with: int | None = None,
+    ):
+        DCGANDiscriminator.__init__(self, in_shape, width, norm)
+        self._add_minibatch_layer(kernels, kernel_dim, compare_with)
 
 
 class MinibatchDiscrimination(GAN):
@@ -102,6 +130,10 @@ class MinibatchDiscrimination(GAN):
     ``compare_with = k`` (not in the paper; default ``None``, the whole batch) compares each sample
     with k rows of its batch only, an unbiased estimate of the same sum at O(n k B) cost; the CPU
     mixtures table uses it (see ``benchmark/suites/mixtures.toml``).
+
+    Images: the layer sits on the DCGAN discriminator's flattened last conv stage
+    (:class:`MinibatchConvDiscriminator`), as in the authors' image models; T then has
+    ``feature_dim * B * C`` entries (3.1M for 28x28 at ``conv_width`` 64).
     """
 
     name = "minibatch-discrimination"
@@ -114,13 +146,19 @@ class MinibatchDiscrimination(GAN):
         compare_with: int | None = None  # not the paper's: None compares with the whole batch
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        net, opts = self.train.net, self.options
+        opts = self.options
         if opts.kernels < 1 or opts.kernel_dim < 1:
             raise ConfigError(f"kernels and kernel_dim must be >= 1; got {opts.kernels}, {opts.kernel_dim}")
         if opts.compare_with is not None and opts.compare_with < 2:
             raise ConfigError(f"compare_with must be >= 2 or None; got {opts.compare_with}")
-        g, _ = super().build_networks()  # the protocol's generator; the plain D is discarded
-        d = MinibatchDiscriminator(
-            self.problem.data_dim, net.hidden, net.d_layers, opts.kernels, opts.kernel_dim, opts.compare_with
+        # The protocol's generator; the plain D is built and discarded, which keeps the random stream
+        # (and so every number on the mixtures) as it was before image support.
+        g, _ = super().build_networks()
+        d = self.build_discriminator(
+            mlp_cls=MinibatchDiscriminator,
+            conv_cls=MinibatchConvDiscriminator,
+            kernels=opts.kernels,
+            kernel_dim=opts.kernel_dim,
+            compare_with=opts.compare_with,
         )
         return g, d

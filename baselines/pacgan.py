@@ -1,7 +1,8 @@
 """PacGAN (Lin, Khetan, Fanti and Oh 2018, arXiv 1712.04086): the discriminator judges packs.
 
 Instead of one sample, D sees ``m`` samples at once, all real or all generated, concatenated into one
-input of ``m * data_dim`` numbers. A collapsed generator's packs contain near-identical samples, which a
+input of ``m * data_dim`` numbers (for images: along the channel axis, ``m * C`` channels, as the
+paper does for its image experiments). A collapsed generator's packs contain near-identical samples, which a
 packed D can tell from the varied packs of real data; the paper shows packing penalises mode collapse in
 the total-variation sense. Nothing else changes: only D's input layer is ``m`` times wider (its hidden
 layers keep their size, as in the paper), the loss is the ordinary one, and G is an ordinary generator,
@@ -18,33 +19,35 @@ from torch import nn
 
 from .errors import ConfigError
 from .gan import GAN
-from .networks import MLPDiscriminator
 from .variant import RealData, StepLogs
 
 PACK_SIZES = (2, 3, 4)
 
 
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:
-    """Concatenate each run of ``m`` consecutive samples: ``(n * m, d) -> (n, m * d)``.
+    """Concatenate each run of ``m`` consecutive samples along axis 1: ``(n * m, d) -> (n, m * d)``,
+    and for images ``(n * m, C, H, W) -> (n, m * C, H, W)``.
 
-    Row ``i`` of the result is ``x[i*m], ..., x[i*m + m - 1]`` side by side; since samples are i.i.d.,
-    consecutive grouping is as good as any other and costs only a view.
+    Row ``i`` of the result is ``x[i*m], ..., x[i*m + m - 1]`` side by side (for images: their
+    channels stacked, sample ``i*m`` first); since samples are i.i.d., consecutive grouping is as good
+    as any other and costs only a view.
     """
-    n_samples, d = x.shape
+    n_samples = x.shape[0]
     if n_samples % m:
         raise ValueError(f"cannot pack {n_samples} samples into packs of {m}: not a multiple")
-    return x.reshape(n_samples // m, m * d)
+    return x.reshape(n_samples // m, m * x.shape[1], *x.shape[2:])
 
 
 class PackedDiscriminator(nn.Module):
-    """Takes unpacked samples ``(n * m, data_dim)``, returns one logit per pack, shape ``(n,)``.
+    """Takes unpacked samples ``(n * m, *sample_shape)``, returns one logit per pack, shape ``(n,)``.
 
-    ``inner`` is an ordinary MLP discriminator whose input layer has ``m * data_dim`` units. Wrapping it
+    ``inner`` is an ordinary discriminator whose input layer has ``m * data_dim`` units (an MLP) or
+    ``m * C`` input channels (DCGAN). Wrapping it
     (rather than packing inside each training step) lets the shared discriminator and generator steps
     run unchanged: they pass a batch of samples, this module packs it.
     """
 
-    def __init__(self, inner: MLPDiscriminator, m: int):
+    def __init__(self, inner: nn.Module, m: int):
         super().__init__()
         self.inner = inner
         self.pack = m
@@ -87,11 +90,11 @@ class PacGAN(GAN):
                 )
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        # The plain D is built and discarded, which keeps the mixtures' random stream as it was.
         g, _ = super().build_networks()
-        net, m = self.train.net, self.options.pack
+        m = self.options.pack
         # Only the input layer grows: the hidden sizes stay those of the unpacked D, as in the paper.
-        d = PackedDiscriminator(MLPDiscriminator(self.problem.data_dim * m, net.hidden, net.d_layers), m)
-        return g, d
+        return g, PackedDiscriminator(self.build_discriminator(pack=m), m)
 
     def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
         n = self.train.batch_size * self.options.pack

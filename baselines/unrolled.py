@@ -95,6 +95,10 @@ class UnrolledGAN(GAN):
       through ``theta_D^K`` (the authors' notebook minimises ``-unrolled_loss`` likewise; at K = 0
       that term has no gradient and is left out). ``loss="non-saturating"`` uses
       ``-log D_K(G(z))`` instead, a common heuristic variant that is not the paper's.
+    * Images (DCGAN D with batch norm): a simulated D normalises each batch with that batch's
+      statistics, as the real D does in training, and the gradient flows through them (batch norm is
+      twice differentiable). Its running statistics are copies of the real D's, updated by the
+      simulated steps and then dropped, so the generator step leaves the real D's buffers as they were.
 
     Hyperparameters: ``unroll_steps=5`` and the minimax objective are the paper's (its 2-D mixture
     experiments, and the authors' notebook); learning rates, betas, batch and latent size come from
@@ -133,21 +137,25 @@ class UnrolledGAN(GAN):
             params[name] = p.detach().requires_grad_(True)
         return params, state, group
 
+    def _simulated_d(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """D's logits at parameters ``params``. D's buffers (batch-norm running statistics) are passed
+        as copies made at the start of the unroll, so the simulated steps update those copies (as real
+        D steps would update the buffers) and never the real D's. MLPs have no buffers."""
+        return functional_call(self.discriminator, (params, self._sim_buffers), (x,))
+
     def unrolled_discriminator(self, data: RealData, gen: torch.Generator) -> Params:
         """``theta_D^K``: K simulated Adam steps from D's current state. Differentiable with respect
         to G's parameters unless ``first_order``."""
         second_order = not self.options.first_order
         params, state, group = self._adam_start()
+        self._sim_buffers = {k: b.detach().clone() for k, b in self.discriminator.named_buffers()}
         bs = self.train.batch_size
         for _ in range(self.options.unroll_steps):
             real = data.sample(bs, gen)
             with torch.set_grad_enabled(second_order):
                 fake = self.generate(bs, gen)
             with torch.enable_grad():
-                d_loss = self.loss(
-                    functional_call(self.discriminator, params, (real,)),
-                    functional_call(self.discriminator, params, (fake,)),
-                ).d_loss
+                d_loss = self.loss(self._simulated_d(params, real), self._simulated_d(params, fake)).d_loss
                 grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=second_order)
             params, state = differentiable_adam_step(
                 params, dict(zip(params, grads, strict=True)), state, group
@@ -168,8 +176,8 @@ class UnrolledGAN(GAN):
             d_real, d_fake = self._last_d_real, self.discriminator(fake)
         else:
             real = data.sample(self.train.batch_size, gen)
-            d_real = functional_call(self.discriminator, params, (real,))
-            d_fake = functional_call(self.discriminator, params, (fake,))
+            d_real = self._simulated_d(params, real)
+            d_fake = self._simulated_d(params, fake)
         out = self.loss(d_real, d_fake)
         g_loss = out.g_loss
         if params is not None and self.options.loss == "minimax":

@@ -8,6 +8,7 @@ only what differs: the loss, a penalty, the networks, or extra hooks for the sha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -16,7 +17,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .losses import AdversarialLoss
-from .networks import MLPDiscriminator, MLPGenerator
+from .networks import build_discriminator, build_generator
 
 StepLogs = dict[str, torch.Tensor]
 
@@ -24,7 +25,8 @@ StepLogs = dict[str, torch.Tensor]
 class RealData(Protocol):
     """What the trainer needs from a dataset (``benchmark.datasets`` provides it).
 
-    ``sample(n, gen)`` returns ``(n, data_dim)`` real samples on ``gen``'s device;
+    ``sample(n, gen)`` returns ``(n, *problem.sample_shape)`` real samples on ``gen``'s device
+    (``(n, data_dim)`` for vector data, ``(n, C, H, W)`` in [-1, 1] for images);
     ``sample_labeled(n, gen)`` returns them with their mode labels ``(n,)`` (int64), for the
     variants that condition on or are guided by the mode.
     """
@@ -48,6 +50,20 @@ class Problem:
     mode_weights: tuple[float, ...] = field(default=())
     shape: tuple[int, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        if self.kind not in ("vector", "image"):
+            raise ValueError(f"Problem.kind must be 'vector' or 'image', got {self.kind!r}")
+        if self.kind == "image" and (len(self.shape) != 3 or math.prod(self.shape) != self.data_dim):
+            raise ValueError(
+                f"an image Problem needs shape (C, H, W) with C*H*W = data_dim ({self.data_dim}); "
+                f"got {self.shape}"
+            )
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: ``(data_dim,)`` for vectors, ``(C, H, W)`` for images."""
+        return tuple(self.shape) if self.kind == "image" else (self.data_dim,)
+
 
 class Variant:
     """Base class. Class attributes describe the variant for ``mcbench list`` and the tables."""
@@ -57,6 +73,8 @@ class Variant:
     # "cross-entropy": d_loss >= 0 and near 0 means D wins, so the D-loss-to-zero detector applies;
     # "wasserstein": a signed critic loss, for which that detector means nothing.
     d_loss_kind: ClassVar[str] = "cross-entropy"
+    # The image discriminator's normalisation when ``net.d_norm`` is "auto" (DCGAN's batch norm).
+    default_d_norm: ClassVar[str] = "batch"
 
     @dataclass
     class Options:
@@ -73,11 +91,21 @@ class Variant:
         self.opt_g, self.opt_d = self.build_optimizers()
 
     # ----- construction ---------------------------------------------------------------------
+    @property
+    def d_norm(self) -> str:
+        """The image discriminator's normalisation: ``net.d_norm``, or this variant's default for "auto"."""
+        norm = self.train.net.d_norm
+        return self.default_d_norm if norm == "auto" else norm
+
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        net = self.train.net
-        g = MLPGenerator(self.train.z_dim, self.problem.data_dim, net.hidden, net.g_layers)
-        d = MLPDiscriminator(self.problem.data_dim, net.hidden, net.d_layers)
-        return g, d
+        """G then D from the shared factory (MLPs for vectors, DCGAN nets for images)."""
+        g = build_generator(self.problem, self.train)
+        return g, self.build_discriminator()
+
+    def build_discriminator(self, **kwargs: Any) -> nn.Module:
+        """A discriminator from the shared factory with this variant's normalisation (see
+        :func:`baselines.networks.build_discriminator` for ``kwargs``)."""
+        return build_discriminator(self.problem, self.train, norm=self.d_norm, **kwargs)
 
     def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         betas = (self.train.beta1, self.train.beta2)
@@ -97,7 +125,8 @@ class Variant:
         return torch.randn(n, self.train.z_dim, generator=gen, device=self.device)
 
     def generate(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        """Samples from the current generator, shape ``(n, data_dim)``; a mixture variant overrides."""
+        """Samples from the current generator, shape ``(n, *problem.sample_shape)``; a mixture variant
+        overrides."""
         return self.generator(self.sample_z(n, gen))
 
     def fake_for_discriminator(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, StepLogs]:

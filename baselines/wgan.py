@@ -20,6 +20,10 @@ is ``mean D(real) - mean D(fake)``, and ``critic_real`` / ``critic_fake`` are th
 scores. There is no ``d_real`` / ``d_fake``: a critic's output is not a logit, so its sigmoid is not a
 probability of "real". All critic logs are from the last of the ``n_critic`` critic steps.
 
+Images: the critic is the DCGAN discriminator with batch norm, as in the paper's DCGAN experiments;
+clipping applies to every parameter, the norm layers' scales and shifts included (as the authors'
+code clamps all of ``netD.parameters()``), never to the running statistics, which are buffers.
+
 Not implemented: the authors' code (not Algorithm 1) also runs 100 critic steps for the first 25
 generator steps and every 500th one.
 """

@@ -12,6 +12,12 @@ set ``beta1=0.5`` / ``gp_lambda=0.1`` for that. ``lr_d`` / ``lr_g`` set to ``Non
 TrainConfig's (the plain-GAN protocol's) rates; TrainConfig's ``beta1`` / ``beta2`` are not used.
 Batch, latent size and networks come from the protocol; TrainConfig's ``d_steps`` must stay 1.
 
+Images: the critic is the DCGAN discriminator with layer normalisation instead of batch norm
+(``net.d_norm="auto"``), as the paper recommends (section 4: batch norm makes a sample's score depend
+on its batch, which breaks the per-sample penalty); ``"none"`` is allowed, ``"batch"`` is refused.
+The penalty's interpolation weight is one scalar per image (shape ``(n, 1, 1, 1)``) and the gradient
+norm is taken over all pixels.
+
 Step logs: as WGAN's (``d_loss`` here includes the weighted penalty), plus ``gp``, the unweighted
 penalty of the last critic step.
 """
@@ -23,15 +29,17 @@ from typing import Any
 
 import torch
 
+from .config import TrainConfig
 from .errors import ConfigError
 from .penalties import gradient_penalty
-from .variant import StepLogs
+from .variant import Problem, StepLogs
 from .wgan import WGAN
 
 
 class WGANGP(WGAN):
     name = "wgan-gp"
     paper = "Gulrajani et al. 2017, arXiv 1704.00028"
+    default_d_norm = "layer"
 
     @dataclass
     class Options:
@@ -41,6 +49,14 @@ class WGANGP(WGAN):
         lr_g: float | None = 1e-4  # paper; None: TrainConfig.lr_g
         beta1: float = 0.0  # paper's Algorithm 1 (the toy script: 0.5)
         beta2: float = 0.9  # paper
+
+    def __init__(self, problem: Problem, train: TrainConfig, options: Any, device: torch.device):
+        if problem.kind == "image" and train.net.d_norm == "batch":
+            raise ConfigError(
+                f"variant {self.name}: net.d_norm='batch' makes the critic's scores depend on the batch, "
+                "which breaks the per-sample gradient penalty; use 'layer' (the paper's advice) or 'none'"
+            )
+        super().__init__(problem, train, options, device)
 
     def _validate(self, options: Any) -> None:
         super()._validate(options)

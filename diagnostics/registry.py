@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UnknownNameError
+from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage
 
 DiagnosticFn = Callable[..., Mapping[str, float]]
@@ -171,5 +172,13 @@ def _register_builtins() -> None:
             mixture_coverage,
             direction="higher",
             needs=("centres", "sigma"),
+            main_key="modes_captured",
+        )
+    if "classifier_coverage" not in _REGISTRY:
+        register(
+            "classifier_coverage",
+            classifier_coverage,
+            direction="higher",
+            needs=("classifier", "n_modes"),
             main_key="modes_captured",
         )
