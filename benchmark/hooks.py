@@ -9,40 +9,42 @@ from typing import Any
 import numpy as np
 import torch
 
-import diagnostics
 from baselines.atomic import write_text
 
-from .datasets import MixtureDataset
+from .scoring import Scorer
 
 EVAL_SEED_OFFSET = 1_000_003  # evaluation noise never touches the training random stream
+GENERATE_CHUNK = 5000  # larger requests are generated in chunks (images), smaller ones in one call
 
 
 def generate(trainer_or_variant: Any, n: int, seed: int) -> np.ndarray:
-    """``n`` samples from the current generator with a fixed, separate seed; shape (n, dim)."""
+    """``n`` samples from the current generator with a fixed, separate seed; shape (n, *sample shape)."""
     variant = getattr(trainer_or_variant, "variant", trainer_or_variant)
     gen = torch.Generator(device=variant.device)
     gen.manual_seed(seed + EVAL_SEED_OFFSET)
     with torch.no_grad():
-        return variant.generate(n, gen).float().cpu().numpy()
+        parts = [
+            variant.generate(min(GENERATE_CHUNK, n - start), gen).float().cpu().numpy()
+            for start in range(0, n, GENERATE_CHUNK)
+        ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 class CoverageEval:
     """``on_eval``: mode coverage of ``n`` fresh samples, keys prefixed ``eval/``; keeps the last set."""
 
-    def __init__(self, dataset: MixtureDataset, n: int, seed: int):
-        self.dataset, self.n, self.seed = dataset, n, seed
+    def __init__(self, scorer: Scorer, n: int, seed: int):
+        self.scorer, self.n, self.seed = scorer, n, seed
         self.last_samples: np.ndarray | None = None
 
-    def on_eval(self, trainer: Any, step: int) -> dict[str, float]:
+    def on_eval(self, trainer: Any, step: int) -> dict[str, Any]:
         fake = generate(trainer, self.n, self.seed)
         self.last_samples = fake
-        scores = diagnostics.mixture_coverage(None, fake, **self.dataset.modes())
+        scores = self.scorer.score(fake)
         keep = ("modes_captured", "high_quality_score", "kl_gen_true_distance", "kl_true_gen_distance")
-        out = {f"eval/{k}": scores[k] for k in keep}
+        out: dict[str, Any] = {f"eval/{k}": scores[k] for k in keep}
         # Which modes are covered, for mode-hopping analysis and the coverage-over-time plot.
-        out["eval/captured"] = [
-            i for i in range(self.dataset.n_modes) if scores.get(f"mode_mass_{i}", 0.0) > 0
-        ]
+        out["eval/captured"] = self.scorer.captured(scores)
         return out
 
 

@@ -21,10 +21,53 @@ def _save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def samples_plot(dataset: MixtureDataset, fake: np.ndarray | None, path: Path, title: str = "") -> None:
-    """Scatter (2-D) or histogram in report units (1-D) of real against generated samples."""
+def image_grid(images: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Tile ``(n, C, H, W)`` images (uint8, or float in [-1, 1]) into one ``(rows*H, columns*W, 3)``
+    uint8 picture with a 1-pixel dark border; grey images are repeated over 3 channels, missing
+    cells stay dark."""
+    x = np.asarray(images)
+    if x.dtype != np.uint8:
+        x = np.clip(np.round((np.nan_to_num(x) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    n, c, h, w = x.shape
+    if c == 1:
+        x = np.repeat(x, 3, axis=1)
+    rows = max(1, -(-n // columns))
+    out = np.full((rows * (h + 1) + 1, columns * (w + 1) + 1, 3), 40, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, columns)
+        out[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + col * (w + 1) : 1 + col * (w + 1) + w] = x[
+            i, :3
+        ].transpose(1, 2, 0)
+    return out
+
+
+def image_samples_plot(
+    dataset: Any, fake: np.ndarray | None, path: Path, title: str = "", n: int = 64
+) -> None:
+    """Real images beside generated ones, ``n`` of each, as two grids in one PNG."""
     import torch
 
+    real = dataset.sample(n, torch.Generator().manual_seed(12345)).numpy()
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 5.2))
+    for ax, images, label in ((axes[0], real, "real"), (axes[1], fake, "generated")):
+        ax.axis("off")
+        ax.set_title(label, fontsize=9)
+        if images is None or len(images) == 0:
+            ax.text(0.5, 0.5, "no generated samples", transform=ax.transAxes, ha="center")
+            continue
+        ax.imshow(image_grid(images[:n]), interpolation="nearest")
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+
+
+def samples_plot(dataset: Any, fake: np.ndarray | None, path: Path, title: str = "") -> None:
+    """Scatter (2-D) or histogram in report units (1-D) of real against generated samples; image
+    datasets get grids of real and generated images."""
+    import torch
+
+    if not isinstance(dataset, MixtureDataset):
+        image_samples_plot(dataset, fake, path, title)
+        return
     gen = torch.Generator().manual_seed(12345)
     real = dataset.sample(2500, gen).numpy()
     fig, ax = plt.subplots(figsize=(5.2, 4.6) if dataset.dim == 2 else (6.4, 3.6))

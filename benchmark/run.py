@@ -30,11 +30,12 @@ from baselines.errors import ConfigError, Diverged
 from baselines.trainer import Trainer, resolve_device
 
 from . import plots
-from .datasets import get_dataset
+from .datasets import get_dataset, is_image
 from .hooks import CoverageEval, JsonlLog, generate, read_metrics
+from .scoring import Scorer
 
 PROTOCOL = "veegan"
-FINAL_SAMPLES = 2500  # VEEGAN protocol: 2,500 generated samples for the final scores
+SAVED_IMAGES = 1000  # image runs keep this many samples (uint8) in samples.npy, not all 26,000
 
 
 @dataclass
@@ -45,21 +46,32 @@ class RunSpec:
     train: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     tag: str = ""
+    # Dataset options (image sets only): mnist_root, download, cache_dir, frame_rate, image_size.
+    data: dict[str, Any] = field(default_factory=dict)
 
     def folder(self, root: Path) -> Path:
         name = self.variant + (f"-{self.tag}" if self.tag else "")
-        return Path(root) / self.dataset / name / f"seed{self.seed}"
+        return Path(root) / dataset_slug(self.dataset) / name / f"seed{self.seed}"
+
+
+def dataset_slug(name: str) -> str:
+    """A folder name for a dataset: ``frames:/data/my dogs`` becomes ``frames-my_dogs``."""
+    if ":" not in name:
+        return name
+    prefix, path = name.split(":", 1)
+    stem = Path(path.rstrip("/")).name or "root"
+    return f"{prefix}-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
 
 
 def resolve(spec: RunSpec) -> dict[str, Any]:
     """The fully resolved configuration of a run; raises ConfigError on any unknown name or key."""
-    dataset = get_dataset(spec.dataset)
+    dataset = get_dataset(spec.dataset, **spec.data)
     cls = registry.get(spec.variant)
     train = from_dict(TrainConfig, {**spec.train, "seed": spec.seed}, where="train")
     if train.eval_every % train.log_every:
         raise ConfigError(f"train.eval_every ({train.eval_every}) must be a multiple of log_every")
     options = from_dict(cls.Options, spec.options, where=f"variant {spec.variant}")
-    return {
+    config = {
         "dataset": spec.dataset,
         "dataset_info": dataset.describe(),
         "variant": spec.variant,
@@ -70,6 +82,12 @@ def resolve(spec: RunSpec) -> dict[str, Any]:
         "protocol": PROTOCOL,
         "train": to_dict(train),
     }
+    if is_image(spec.dataset):  # (mixture records keep their original keys, so they stay resumable)
+        scorer = Scorer(dataset)
+        config["protocol"] = scorer.protocol
+        config["scoring"] = scorer.describe()
+        config["data_options"] = dict(spec.data)
+    return config
 
 
 def versions() -> dict[str, str]:
@@ -102,7 +120,8 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         torch.set_num_threads(threads)
 
     train = from_dict(TrainConfig, config["train"])
-    dataset = get_dataset(spec.dataset)
+    dataset = get_dataset(spec.dataset, **spec.data)
+    scorer = Scorer(dataset, cache_dir=spec.data.get("cache_dir"))
     progress_path = folder / "progress.json"
     previous = json.loads(progress_path.read_text()) if progress_path.exists() else {"wall_time_s": 0.0}
     started = time.perf_counter()
@@ -112,10 +131,10 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         "tag": spec.tag,
         "seed": spec.seed,
         "iters": train.iters,
-        "protocol": PROTOCOL,
+        "protocol": config["protocol"],
     }
     log = JsonlLog(folder / "metrics.jsonl")
-    evaluator = CoverageEval(dataset, train.eval_samples, spec.seed)
+    evaluator = CoverageEval(scorer, train.eval_samples, spec.seed)
     trainer = None
     try:
         torch.manual_seed(spec.seed)  # network initialisation
@@ -132,10 +151,13 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         else:
             log.truncate_after(0)
         trainer.fit()
-        fake = generate(trainer, FINAL_SAMPLES, spec.seed)
-        np.save(folder / "samples.npy", fake)
+        fake = generate(trainer, scorer.final_samples, spec.seed)
+        _save_samples(folder / "samples.npy", fake, scorer.is_mixture)
+        metrics = scorer.score(fake)
+        if "captured" in metrics:
+            summary["captured_modes"] = metrics.pop("captured")
         summary["status"] = "ok"
-        summary["metrics"] = diagnostics.mixture_coverage(None, fake, **dataset.modes())
+        summary["metrics"] = metrics
     except Diverged as exc:
         summary.update(status="diverged", diverged_step=exc.step, error=str(exc))
         fake = evaluator.last_samples
@@ -175,6 +197,15 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         summary["plot_error"] = f"{type(exc).__name__}: {exc}"
     write_json(summary_path, summary)
     return summary
+
+
+def _save_samples(path: Path, fake: np.ndarray, is_mixture: bool) -> None:
+    """Mixture samples as they are; images as uint8 ``(n, C, H, W)``, the first SAVED_IMAGES only."""
+    if not is_mixture:
+        fake = np.clip(np.round((fake[:SAVED_IMAGES] + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, fake)
+    tmp.replace(path)
 
 
 def _failure_events(history: list[dict[str, Any]]) -> list[Any]:

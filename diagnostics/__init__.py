@@ -8,8 +8,16 @@ classifiers of :mod:`diagnostics.classifiers` need torch; they are imported on f
 
 from typing import Any
 
-from .detectors import FailureEvent, detect_d_loss_to_zero
+from .detectors import (
+    FailureEvent,
+    detect_d_loss_to_zero,
+    detect_d_saturation,
+    detect_g_loss_rising,
+    detect_mode_hopping,
+    detect_oscillation,
+)
 from .errors import ClassifierTooWeakError, UnknownNameError
+from .history import HistoryError, load_history, run_detectors
 from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage, mode_histogram_kl
 from .registry import _register_builtins, evaluate, get, names, register
@@ -35,6 +43,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "HistoryError",
+    "detect_d_saturation",
+    "detect_g_loss_rising",
+    "detect_mode_hopping",
+    "detect_oscillation",
+    "load_history",
+    "run_detectors",
     "ClassifierTooWeakError",
     "FailureEvent",
     "ModeClassifier",

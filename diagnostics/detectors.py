@@ -17,6 +17,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 D_LOSS_TO_ZERO = "d_loss_to_zero"
+D_SATURATION = "d_saturation"
+G_LOSS_RISING = "g_loss_rising"
+OSCILLATION = "oscillation"
+MODE_HOPPING = "mode_hopping"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,28 @@ def _as_1d(x: Any, what: str) -> np.ndarray:
     return arr
 
 
+def _check_int(lowest: int = 1, **values: Any) -> None:
+    """Raise ValueError unless every named value is an integer >= ``lowest``."""
+    for label, value in values.items():
+        if not (isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= lowest):
+            raise ValueError(f"{label} must be an integer >= {lowest}, got {value!r}")
+
+
+def _check_finite(**values: float) -> None:
+    """Raise ValueError unless every named value is a finite number."""
+    for label, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(f"{label} must be finite, got {value}")
+
+
+def _check_lengths(series: dict[str, np.ndarray]) -> None:
+    """Raise ValueError naming each series and its length unless they all have the same length."""
+    lengths = {name: len(arr) for name, arr in series.items()}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{name} has {size}" for name, size in lengths.items())
+        raise ValueError(f"input series must have equal lengths: {listed}")
+
+
 def _trailing_nanmedian(x: np.ndarray, window: int) -> np.ndarray:
     """Median of the last ``window`` points up to and including each index, NaNs ignored.
 
@@ -70,6 +96,38 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1) - 1
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _sustained(
+    smoothed_ok: np.ndarray, raw_ok: np.ndarray, raw_missing: np.ndarray, window: int, min_points: int
+) -> list[tuple[int, int, int]]:
+    """Stretches where a trailing-smoothed condition holds for at least ``min_points`` points.
+
+    Returns (start, last, run_end) index triples. ``run_end`` is the last index of the smoothed run.
+    ``start`` undoes the lag of a trailing window: from the run's first index it walks back at most
+    ``window - 1`` points (never into the previous run) while the raw condition holds, skipping
+    missing points. ``last`` is the last raw point inside the run that meets the condition.
+    """
+    out = []
+    prev_end = -1
+    for a, b in _runs(smoothed_ok):
+        run_end_prev, prev_end = prev_end, b
+        if b - a + 1 < min_points:
+            continue
+        start = None
+        lowest = max(run_end_prev + 1, a - window + 1, 0)
+        for j in range(a, lowest - 1, -1):
+            if raw_missing[j]:
+                continue
+            if not raw_ok[j]:
+                break
+            start = j
+        if start is None:
+            start = a
+        inside = np.flatnonzero(raw_ok[a : b + 1])
+        last = a + int(inside[-1]) if inside.size else b
+        out.append((start, max(last, start), b))
+    return out
 
 
 def _finite_median(x: np.ndarray | None, lo: int, hi: int) -> float | None:
@@ -134,13 +192,8 @@ def detect_d_loss_to_zero(
         ValueError: inputs are not 1-D, their lengths differ (the message names them), or a
             parameter is out of range.
     """
-    if not (isinstance(window, int | np.integer) and window >= 1):
-        raise ValueError(f"window must be an integer >= 1, got {window!r}")
-    if not (isinstance(min_points, int | np.integer) and min_points >= 1):
-        raise ValueError(f"min_points must be an integer >= 1, got {min_points!r}")
-    for label, value in (("threshold", threshold), ("d_real_min", d_real_min), ("d_fake_max", d_fake_max)):
-        if not math.isfinite(value):
-            raise ValueError(f"{label} must be finite, got {value}")
+    _check_int(window=window, min_points=min_points)
+    _check_finite(threshold=threshold, d_real_min=d_real_min, d_fake_max=d_fake_max)
 
     st = _as_1d(steps, "steps")
     loss = _as_1d(d_loss, "d_loss")
@@ -150,10 +203,7 @@ def detect_d_loss_to_zero(
         real = series["d_real"] = _as_1d(d_real, "d_real")
     if d_fake is not None:
         fake = series["d_fake"] = _as_1d(d_fake, "d_fake")
-    lengths = {name: arr.size for name, arr in series.items()}
-    if len(set(lengths.values())) > 1:
-        listed = ", ".join(f"{name} has {size}" for name, size in lengths.items())
-        raise ValueError(f"input series must have equal lengths: {listed}")
+    _check_lengths(series)
 
     n = loss.size
     smoothed = _trailing_nanmedian(loss, int(window))
@@ -162,25 +212,7 @@ def detect_d_loss_to_zero(
         below_raw = np.isfinite(loss) & (loss < threshold)
 
     events: list[FailureEvent] = []
-    prev_end = -1
-    for a, b in _runs(below_smoothed):
-        run_end_prev, prev_end = prev_end, b
-        if b - a + 1 < min_points:
-            continue
-        start = None
-        lowest = max(run_end_prev + 1, a - window + 1, 0)
-        for j in range(a, lowest - 1, -1):
-            if np.isnan(loss[j]):
-                continue
-            if not below_raw[j]:
-                break
-            start = j
-        if start is None:
-            start = a
-        inside = np.flatnonzero(below_raw[a : b + 1])
-        last = a + int(inside[-1]) if inside.size else b
-        last = max(last, start)
-
+    for start, last, b in _sustained(below_smoothed, below_raw, np.isnan(loss), int(window), int(min_points)):
         med_real = _finite_median(real, start, last)
         med_fake = _finite_median(fake, start, last)
         if med_real is not None and med_real < d_real_min:
@@ -201,4 +233,400 @@ def detect_d_loss_to_zero(
             f"({', '.join(details)}): D wins, G gets no useful gradient"
         )
         events.append(FailureEvent(kind=D_LOSS_TO_ZERO, step=step, end_step=end_step, message=message))
+    return events
+
+
+def _centered_nanmedian(x: np.ndarray, window: int) -> np.ndarray:
+    """Median of the ``window`` points centred on each index, NaNs ignored; shorter at the edges."""
+    if x.size == 0:
+        return x.copy()
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), x, np.full(window - 1 - half, np.nan)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(sliding_window_view(padded, window), axis=1)
+
+
+def _centered_mean(x: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the ``window`` points centred on each index (x has no NaN); shorter at the edges."""
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.nan), x, np.full(window - 1 - half, np.nan)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(sliding_window_view(padded, window), axis=1)
+
+
+def _robust_sd(x: np.ndarray) -> float:
+    """Standard deviation estimated from the median absolute deviation (exact for Gaussian data)."""
+    return float(1.4826 * np.median(np.abs(x - np.median(x)))) if x.size else 0.0
+
+
+def detect_d_saturation(
+    steps: Sequence[float] | np.ndarray,
+    d_real: Sequence[float] | np.ndarray,
+    d_fake: Sequence[float] | np.ndarray,
+    *,
+    d_real_min: float = 0.95,
+    d_fake_max: float = 0.05,
+    window: int = 5,
+    min_points: int = 5,
+) -> list[FailureEvent]:
+    """Flag stretches where D(x) stays near 1 while D(G(z)) stays near 0, whatever the loss says.
+
+    A discriminator that scores real data near 1 and generated data near 0 has won: with the
+    saturating G loss its gradient to G vanishes, and with the non-saturating loss G is pushed hard
+    but in directions that rarely move it towards the data. Unlike :func:`detect_d_loss_to_zero`,
+    this test reads only the two outputs, so it also works when the logged D loss includes
+    penalties or label smoothing that keep it away from zero.
+
+    Args:
+        steps: training step of each logged point, shape (T,), in increasing order.
+        d_real: mean D(x) (sigmoid output, in [0, 1]) at those steps, shape (T,). NaN = missing.
+        d_fake: mean D(G(z)) (sigmoid output, in [0, 1]) at those steps, shape (T,). NaN = missing.
+        d_real_min: D(x) level counted as "near 1".
+        d_fake_max: D(G(z)) level counted as "near 0".
+        window: number of logged points in each trailing rolling median (>= 1).
+        min_points: consecutive smoothed points for which both conditions must hold (>= 1).
+
+    Rule:
+        1. Smooth each signal with a trailing rolling median over ``window`` logged points,
+           ignoring NaNs.
+        2. A candidate stretch is a maximal run of points where smoothed D(x) >= ``d_real_min`` and
+           smoothed D(G(z)) <= ``d_fake_max``, at least ``min_points`` long.
+        3. The start is moved back over the lag of the trailing median as in
+           :func:`detect_d_loss_to_zero` (raw points where both conditions hold; a point where
+           either signal is NaN is skipped), and the end is the last raw point inside the run where
+           both hold.
+
+    Returns:
+        Events of kind ``"d_saturation"``, one per stretch in time order; ``end_step`` is ``None``
+        when the stretch lasts to the last logged point. Empty when nothing is flagged.
+
+    Raises:
+        ValueError: inputs are not 1-D, their lengths differ, or a parameter is out of range.
+    """
+    _check_int(window=window, min_points=min_points)
+    _check_finite(d_real_min=d_real_min, d_fake_max=d_fake_max)
+    st = _as_1d(steps, "steps")
+    real = _as_1d(d_real, "d_real")
+    fake = _as_1d(d_fake, "d_fake")
+    _check_lengths({"steps": st, "d_real": real, "d_fake": fake})
+
+    n = st.size
+    sm_real = _trailing_nanmedian(real, int(window))
+    sm_fake = _trailing_nanmedian(fake, int(window))
+    missing = np.isnan(real) | np.isnan(fake)
+    with np.errstate(invalid="ignore"):
+        ok_smoothed = (sm_real >= d_real_min) & (sm_fake <= d_fake_max)
+        ok_raw = ~missing & (real >= d_real_min) & (fake <= d_fake_max)
+
+    events = []
+    for start, last, b in _sustained(ok_smoothed, ok_raw, missing, int(window), int(min_points)):
+        step = int(st[start])
+        end_step = None if b == n - 1 else int(st[last])
+        med_real = _finite_median(real, start, last)
+        med_fake = _finite_median(fake, start, last)
+        until = "" if end_step is None else f" until step {end_step}"
+        message = (
+            f"D(x) stayed >= {d_real_min:g} and D(G(z)) <= {d_fake_max:g} from step {step}{until} "
+            f"(median D(x)={med_real:.2f}, D(G(z))={med_fake:.2f}): D has won and G's gradient is "
+            "weak or uninformative"
+        )
+        events.append(FailureEvent(kind=D_SATURATION, step=step, end_step=end_step, message=message))
+    return events
+
+
+def detect_g_loss_rising(
+    steps: Sequence[float] | np.ndarray,
+    g_loss: Sequence[float] | np.ndarray,
+    *,
+    window: int = 9,
+    rel_rise: float = 1.0,
+    noise_k: float = 4.0,
+    min_points: int = 5,
+) -> list[FailureEvent]:
+    """Flag a generator loss that climbs well above its best level and is still up there at the end.
+
+    A G loss that keeps rising means D keeps getting better at rejecting samples faster than G can
+    adapt; one that rises and then comes back down is ordinary GAN back-and-forth, not flagged.
+
+    Args:
+        steps: training step of each logged point, shape (T,), in increasing order.
+        g_loss: generator loss at those steps, shape (T,), any sign or scale. NaN = missing.
+        window: points in the centred rolling median that smooths the loss (>= 1).
+        rel_rise: the rise must exceed ``rel_rise * |lowest smoothed level|``; 1.0 means the final
+            level is at least double a positive minimum (0.69 -> 1.39 for the non-saturating loss).
+        noise_k: the rise must also exceed ``noise_k`` times the loss's point-to-point noise, so a
+            flat but noisy loss near zero is not flagged.
+        min_points: the raised level must hold for at least this many logged points at the end (>= 1).
+
+    Rule (on the finite points only, in order):
+        1. ``m`` = centred rolling median of the loss over ``window`` points (shorter at the edges).
+        2. ``low`` = the smallest value of ``m`` (its first occurrence), ``end`` = the last value of m.
+        3. noise = robust SD of the first differences of the raw loss, divided by sqrt(2) (a trend
+           shifts every difference by about the same amount, which the median removes).
+           threshold = max(``rel_rise`` * abs(low), ``noise_k`` * noise).
+        4. Flag when end - low > threshold. The onset is the first point after the last time ``m``
+           was within threshold / 2 of ``low``; from there to the end must span >= ``min_points``.
+
+    Returns:
+        At most one event of kind ``"g_loss_rising"`` with ``step`` at the onset and ``end_step``
+        ``None`` (it lasts to the end of the log by definition). Empty when nothing is flagged,
+        including when fewer than ``window + min_points`` finite points were logged.
+
+    Raises:
+        ValueError: inputs are not 1-D, their lengths differ, or a parameter is out of range.
+    """
+    _check_int(window=window, min_points=min_points)
+    _check_finite(rel_rise=rel_rise, noise_k=noise_k)
+    st = _as_1d(steps, "steps")
+    loss = _as_1d(g_loss, "g_loss")
+    _check_lengths({"steps": st, "g_loss": loss})
+    keep = np.isfinite(loss)
+    st, loss = st[keep], loss[keep]
+    if loss.size < window + min_points:
+        return []
+
+    m = _centered_nanmedian(loss, int(window))
+    low_at = int(np.argmin(m))
+    low, end = float(m[low_at]), float(m[-1])
+    noise = _robust_sd(np.diff(loss)) / math.sqrt(2.0)
+    threshold = max(rel_rise * abs(low), noise_k * noise)
+    if not end - low > threshold:
+        return []
+    near_low = np.flatnonzero(m[low_at:] <= low + threshold / 2.0)
+    onset = low_at + int(near_low[-1]) + 1
+    if loss.size - onset < min_points:
+        return []
+    step = int(st[onset])
+    message = (
+        f"G loss rose from a smoothed low of {low:.3g} at step {int(st[low_at])} to {end:.3g} at the last "
+        f"step {int(st[-1])} (+{end - low:.3g}, threshold {threshold:.3g}), starting near step {step}, "
+        "and did not come back: D is overpowering G"
+    )
+    return [FailureEvent(kind=G_LOSS_RISING, step=step, end_step=None, message=message)]
+
+
+def detect_oscillation(
+    steps: Sequence[float] | np.ndarray,
+    values: Sequence[float] | np.ndarray,
+    *,
+    name: str = "loss",
+    smooth: int = 3,
+    trend_window: int = 25,
+    rel_amplitude: float = 0.1,
+    noise_k: float = 3.0,
+    min_swings: int = 4,
+) -> list[FailureEvent]:
+    """Flag stretches where a logged loss swings up and down around its trend, repeatedly and widely.
+
+    Sustained large swings mean D and G keep overtaking each other instead of settling, which
+    often goes with G cycling between modes.
+
+    Args:
+        steps: training step of each logged point, shape (T,), in increasing order.
+        values: the logged series (D loss, G loss, ...), shape (T,), any sign. NaN = missing.
+        name: what the series is, used in the message (e.g. ``"D loss"``).
+        smooth: points in the centred rolling mean that removes point-to-point noise (>= 1).
+        trend_window: points in the centred rolling median taken as the trend (>= 1). Swings slower
+            than about this many points are part of the trend, not an oscillation.
+        rel_amplitude: a swing must leave the trend by more than ``rel_amplitude`` times the
+            series' scale, the median of its absolute values (0.1 = 10% of a typical loss value).
+        noise_k: ... and by more than ``noise_k`` times the noise left after smoothing.
+        min_swings: crossings from one side of the band to the other needed for an event (>= 1);
+            4 means two full periods.
+
+    Rule (on the finite points only, in order):
+        1. ``r`` = (centred rolling mean over ``smooth``) - (centred rolling median over
+           ``trend_window``), the detrended, smoothed series.
+        2. noise = robust SD of (raw - smoothed) / sqrt(1 - 1/smooth) / sqrt(smooth), the SD of
+           white noise left in the smoothed series (0 when ``smooth`` is 1, then only the relative
+           band applies). band = max(``rel_amplitude`` * median(abs(raw)), ``noise_k`` * noise).
+        3. Hysteresis: the state becomes "high" when r > band and "low" when r < -band, and is
+           kept while r is inside the band. A swing is a change of state.
+        4. Swings at most ``trend_window // 2`` points apart belong to the same stretch (longer
+           quiet spells end it). A stretch with at least ``min_swings`` swings is an event; it
+           starts where r first left the band before its first swing and ends at its last swing.
+
+    Returns:
+        Events of kind ``"oscillation"`` in time order; ``end_step`` is ``None`` when the last swing
+        is within ``trend_window // 2`` points of the end of the log. Empty when nothing is flagged.
+
+    Raises:
+        ValueError: inputs are not 1-D, their lengths differ, or a parameter is out of range.
+    """
+    _check_int(smooth=smooth, trend_window=trend_window, min_swings=min_swings)
+    _check_finite(rel_amplitude=rel_amplitude, noise_k=noise_k)
+    st = _as_1d(steps, "steps")
+    x = _as_1d(values, "values")
+    _check_lengths({"steps": st, "values": x})
+    keep = np.isfinite(x)
+    st, x = st[keep], x[keep]
+    if x.size < 3:
+        return []
+
+    smoothed = _centered_mean(x, int(smooth))
+    r = smoothed - _centered_nanmedian(x, int(trend_window))
+    noise = 0.0
+    if smooth > 1:
+        noise = _robust_sd(x - smoothed) / math.sqrt(1.0 - 1.0 / smooth) / math.sqrt(smooth)
+    scale = float(np.median(np.abs(x)))
+    band = max(rel_amplitude * scale, noise_k * noise)
+    if band <= 0.0:  # a constant series has no swings
+        return []
+
+    # Hysteresis: entered[k] is where the state held before swing k began (r first left the band).
+    state, entered_at = 0, 0
+    swings: list[int] = []
+    entered: list[int] = []
+    for k, value in enumerate(r):
+        new = 1 if value > band else -1 if value < -band else state
+        if new != state:
+            if state != 0:
+                swings.append(k)
+                entered.append(entered_at)
+            state, entered_at = new, k
+
+    max_gap = max(int(trend_window) // 2, 1)
+    groups: list[list[int]] = []
+    for i, k in enumerate(swings):
+        if groups and k - swings[groups[-1][-1]] <= max_gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+
+    events = []
+    for group in groups:
+        if len(group) < min_swings:
+            continue
+        first, last = entered[group[0]], swings[group[-1]]
+        step = int(st[first])
+        end_step = None if x.size - 1 - last <= max_gap else int(st[last])
+        peak = float(np.max(np.abs(r[first : last + 1])))
+        until = "the end of the log" if end_step is None else f"step {end_step}"
+        message = (
+            f"{name} oscillates from step {step} to {until}: {len(group)} swings across a band of "
+            f"+/-{band:.3g} around its trend (largest {peak:.3g}; scale {scale:.3g}): D and G keep "
+            "overtaking each other"
+        )
+        events.append(FailureEvent(kind=OSCILLATION, step=step, end_step=end_step, message=message))
+    return events
+
+
+def _as_mode_set(entry: Any) -> frozenset[int] | None:
+    """A set of mode indices from a list/set/array, or None for a missing evaluation (None, NaN)."""
+    if entry is None:
+        return None
+    if isinstance(entry, float | np.floating) and math.isnan(entry):
+        return None
+    return frozenset(int(i) for i in np.asarray(list(entry)).ravel())
+
+
+def _format_sets(sets: list[frozenset[int]], most: int = 6) -> str:
+    shown = ["{" + ",".join(str(i) for i in sorted(s)) + "}" for s in sets[:most]]
+    return " -> ".join(shown) + (" -> ..." if len(sets) > most else "")
+
+
+def detect_mode_hopping(
+    steps: Sequence[float] | np.ndarray,
+    captured_sets: Sequence[Any],
+    n_modes: int,
+    *,
+    jaccard_threshold: float = 0.5,
+    max_covered_fraction: float = 0.5,
+    min_hops: int = 2,
+    max_gap: int = 1,
+    min_hop_fraction: float = 0.5,
+    ignore_empty: bool = True,
+) -> list[FailureEvent]:
+    """Flag stretches where G covers few modes but which ones keeps changing between evaluations.
+
+    This is the classic mode-hopping picture: G collapses onto one or a few modes, D learns to
+    reject them, G jumps to others, and coverage counted at any one time stays low.
+
+    Args:
+        steps: training step of each evaluation, shape (E,), in increasing order.
+        captured_sets: for each evaluation, the indices of the covered modes (any iterable of ints,
+            e.g. the ``eval/captured`` lists of a run record); ``None`` or NaN = no evaluation there.
+        n_modes: number of modes of the target distribution (>= 1).
+        jaccard_threshold: consecutive sets A, B differ, "a hop", when 1 - |A & B| / |A | B| is
+            strictly above this (0.5: {0} -> {0, 1} is not a hop, {0} -> {1} and {0, 1} -> {1, 2} are).
+        max_covered_fraction: both sets of a hop cover at most this fraction of ``n_modes``
+            (0.5: at most 4 of 8); a pair with a larger set ends a stretch.
+        min_hops: hops needed for an event (>= 1).
+        max_gap: at most this many consecutive non-hop pairs inside one stretch (>= 0).
+        min_hop_fraction: hops must be strictly more than this fraction of the pairs in the
+            stretch ("most pairs"); with ``max_gap=1`` this always holds at 0.5.
+        ignore_empty: drop evaluations that cover no mode before comparing. An empty set says that
+            samples fell between modes, not where G went, and would count as two hops.
+
+    Rule:
+        1. Keep evaluations with a set (and, with ``ignore_empty``, a non-empty one); compare each
+           with the next kept one. A pair is "big" when either set has more than
+           ``max_covered_fraction * n_modes`` modes, a "hop" when it is not big and its Jaccard
+           distance is above ``jaccard_threshold`` (two empty sets have distance 0), else "stay".
+        2. Stretches are built from hops: a hop joins the current stretch when no big pair and at
+           most ``max_gap`` stay pairs lie since its last hop; otherwise it starts a new stretch.
+        3. A stretch with >= ``min_hops`` hops that are > ``min_hop_fraction`` of its pairs (from
+           its first hop to its last) gives one event, from the first set of its first hop to the
+           last set of its last hop.
+
+    Returns:
+        Events of kind ``"mode_hopping"`` in time order; ``end_step`` is ``None`` when the last hop
+        ends at the last kept evaluation. Empty when nothing is flagged.
+
+    Raises:
+        ValueError: inputs are not 1-D, their lengths differ, or a parameter is out of range.
+    """
+    _check_int(n_modes=n_modes, min_hops=min_hops)
+    _check_int(0, max_gap=max_gap)
+    _check_finite(
+        jaccard_threshold=jaccard_threshold,
+        max_covered_fraction=max_covered_fraction,
+        min_hop_fraction=min_hop_fraction,
+    )
+    st = _as_1d(steps, "steps")
+    entries = list(captured_sets)
+    _check_lengths({"steps": st, "captured_sets": entries})
+    kept = [(int(s), m) for s, m in zip(st, map(_as_mode_set, entries), strict=True) if m is not None]
+    if ignore_empty:
+        kept = [(s, m) for s, m in kept if m]
+    cap = max_covered_fraction * n_modes
+
+    kinds = []  # per consecutive pair: "hop", "stay" or "big"
+    for (_, a), (_, b) in zip(kept, kept[1:], strict=False):
+        union = len(a | b)
+        distance = 1.0 - len(a & b) / union if union else 0.0
+        if len(a) > cap or len(b) > cap:
+            kinds.append("big")
+        else:
+            kinds.append("hop" if distance > jaccard_threshold else "stay")
+
+    stretches: list[list[int]] = []  # hop pair indices
+    for i, kind in enumerate(kinds):
+        if kind != "hop":
+            continue
+        if stretches:
+            between = kinds[stretches[-1][-1] + 1 : i]
+            if "big" not in between and len(between) <= max_gap:
+                stretches[-1].append(i)
+                continue
+        stretches.append([i])
+
+    events = []
+    for hops in stretches:
+        first, last = hops[0], hops[-1]
+        n_pairs = last - first + 1
+        if len(hops) < min_hops or not len(hops) > min_hop_fraction * n_pairs:
+            continue
+        sets = [m for _, m in kept[first : last + 2]]
+        step = kept[first][0]
+        end_step = None if last + 1 == len(kept) - 1 else kept[last + 1][0]
+        until = "the last evaluation" if end_step is None else f"step {end_step}"
+        message = (
+            f"covered modes changed at {len(hops)} of {n_pairs} consecutive evaluations from step {step} "
+            f"to {until} while at most {max(len(m) for m in sets)} of {n_modes} modes were covered "
+            f"(Jaccard distance > {jaccard_threshold:g}; {_format_sets(sets)}): G hops between modes"
+        )
+        events.append(FailureEvent(kind=MODE_HOPPING, step=step, end_step=end_step, message=message))
     return events

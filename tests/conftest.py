@@ -20,5 +20,5 @@ def tiny_train():
         "eval_every": 20,
         "ckpt_every": 20,
         "eval_samples": 200,
-        "net": {"hidden": 16},
+        "net": {"hidden": 16, "conv_width": 4},
     }

@@ -6,7 +6,7 @@ import torch
 
 import diagnostics
 from baselines.errors import ConfigError
-from benchmark.datasets import TEMPERATURE_MODES, get_dataset, names
+from benchmark.datasets import DATASETS, TEMPERATURE_MODES, get_dataset, names
 
 
 def test_ring8_has_eight_distinct_centres_on_unit_circle():
@@ -24,7 +24,7 @@ def test_grid25_centres_and_sigma():
     assert ds.centres.shape == (25, 2) and np.all(ds.sigma == 0.05)
 
 
-@pytest.mark.parametrize("name", names())
+@pytest.mark.parametrize("name", list(DATASETS))
 def test_real_samples_score_every_mode_with_expected_quality(name):
     ds = get_dataset(name)
     x = ds.sample(20_000, torch.Generator().manual_seed(0)).numpy()
@@ -60,3 +60,14 @@ def test_sampling_is_seeded():
 def test_unknown_dataset_lists_valid_names():
     with pytest.raises(ConfigError, match="valid: ring8, grid25, bimodal-temperature"):
         get_dataset("ring7")
+
+
+def test_names_include_the_image_sets_and_errors_name_frames():
+    assert {"mnist", "stacked-mnist", "carracing"} <= set(names())
+    with pytest.raises(ConfigError, match="frames:PATH"):
+        get_dataset("cifar")
+
+
+def test_mixtures_take_no_dataset_options():
+    with pytest.raises(ConfigError, match="image_size"):
+        get_dataset("ring8", image_size=32)

@@ -160,7 +160,10 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["run", "--dataset", "ring9", "--variant", "gan"], "choose from 'ring8', 'grid25'"),
+        (["run", "--dataset", "ring9", "--variant", "gan"], "valid: ring8, grid25"),
+        (["run", "--dataset", "frames:/no/such/folder", "--variant", "gan"], "/no/such/folder"),
+        (["run", "--dataset", "ring8", "--variant", "gan", "--image-size", "32"], "image_size"),
+        (["classifiers", "--dataset", "ring8"], "not an image dataset"),
         (["run", "--dataset", "ring8", "--variant", "vae"], "'gan'"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--colour", "red"], "valid options of 'run'"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "lose=1"], "valid: loss"),
