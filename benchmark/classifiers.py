@@ -63,7 +63,8 @@ def classifier_for(
         options["epochs"] = epochs
     digest = data_fingerprint(x_tr, y_tr, x_te, y_te)
     settings = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()[:6]
-    key = cache_key(dataset) + ("-per-channel" if dataset.per_channel_classifier else "")
+    # Stacked MNIST's per-channel classifier is the MNIST classifier (same data, same hash): share it.
+    key = "mnist" if dataset.name == "stacked-mnist" else cache_key(dataset)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     trained: dict[str, float] = {}
 
