@@ -9,7 +9,8 @@ TORCH   ?= torch==2.14.1 torchvision==0.29.1
 JOBS    ?= 2
 ITERS   ?=
 
-.PHONY: setup test lint benchmark benchmark-smoke benchmark-mixtures benchmark-mixtures-full perf clean
+.PHONY: setup test lint benchmark benchmark-smoke benchmark-mixtures benchmark-mixtures-full \
+	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf clean
 
 setup: $(STAMP)
 
@@ -36,6 +37,19 @@ benchmark-smoke: setup
 
 benchmark-mixtures: setup
 	$(BIN)/mcbench suite mixtures --jobs $(JOBS) --out results/runs/mixtures --tables results/tables
+
+# Image benchmarks. The mode classifiers are trained once and cached (~/.cache/mcbench or $MCBENCH_CACHE);
+# `make classifiers` prints their held-out accuracy and writes results/classifiers.json.
+classifiers: setup
+	$(BIN)/mcbench classifiers $(if $(MNIST_ROOT),--mnist-root $(MNIST_ROOT))
+
+benchmark-stacked-mnist: setup
+	$(BIN)/mcbench suite stacked-mnist --jobs $(JOBS) --out results/runs/stacked-mnist --tables results/tables
+
+# Paper scale, for a machine with a GPU; MNIST_ROOT=DIR uses full MNIST from IDX files.
+benchmark-stacked-mnist-paper: setup
+	$(BIN)/mcbench suite stacked-mnist-paper --jobs 1 --out results/runs/stacked-mnist-paper \
+		--tables results/tables $(if $(MNIST_ROOT),--mnist-root $(MNIST_ROOT))
 
 benchmark-mixtures-full: setup
 	$(BIN)/mcbench suite mixtures-full --jobs $(JOBS) --out results/runs/mixtures-full --tables results/tables

@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
     p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
     p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
+    _add_data_flags(p)
     return parser
 
 
@@ -224,7 +225,7 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     from .tables import write_tables
 
     overrides = {"iters": args.iters} if args.iters else {}
-    suite = load_suite(args.name, overrides)
+    suite = load_suite(args.name, overrides, data_override=_data_options(args))
     out = args.out or Path("results/runs") / suite.name
     tables = args.tables or Path("results/tables")
     results = run_suite(suite, out, jobs=args.jobs, threads=args.threads)

@@ -21,7 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SUITES_DIR = Path(__file__).parent / "suites"
-_TOP_KEYS = {"description", "datasets", "variants", "seeds", "train", "options"}
+_TOP_KEYS = {"description", "datasets", "variants", "seeds", "train", "options", "data"}
 
 
 @dataclass
@@ -42,8 +42,11 @@ def _line_of(text: str, key: str) -> int:
     return 0
 
 
-def load_suite(name_or_path: str, overrides: dict[str, Any] | None = None) -> Suite:
-    """Read a suite by name or path; every run is resolved, so any bad name fails here, with its line."""
+def load_suite(
+    name_or_path: str, overrides: dict[str, Any] | None = None, data_override: dict[str, Any] | None = None
+) -> Suite:
+    """Read a suite by name or path; every run is resolved, so any bad name fails here, with its line.
+    ``overrides`` replace keys of its ``[train]`` table, ``data`` keys of its ``[data]`` table."""
     path = Path(name_or_path)
     if not path.suffix:
         path = SUITES_DIR / f"{name_or_path}.toml"
@@ -61,8 +64,16 @@ def load_suite(name_or_path: str, overrides: dict[str, Any] | None = None) -> Su
             )
     train = {**data.get("train", {}), **(overrides or {})}
     options = data.get("options", {})
+    data_options = {**data.get("data", {}), **(data_override or {})}
     specs = [
-        RunSpec(dataset=d, variant=v, seed=int(s), train=train, options=options.get(v, {}))
+        RunSpec(
+            dataset=d,
+            variant=v,
+            seed=int(s),
+            train=train,
+            options=options.get(v, {}),
+            data=data_options,
+        )
         for d in data.get("datasets", [])
         for v in data.get("variants", [])
         for s in data.get("seeds", [0])

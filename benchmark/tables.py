@@ -91,29 +91,23 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
         row["D-loss-to-zero runs"] = int((grp["failure_events"] > 0).sum())
         rows.append(row)
         if (dataset, variant) in PUBLISHED:
-            modes, hq, source = PUBLISHED[(dataset, variant)]
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "variant": variant,
-                    "source": f"published, {source}",
-                    "modes": f"{modes:g} / {total:.0f}",
-                    "HQ %": f"{hq:g}",
-                }
-            )
+            rows.append(_published_row(dataset, variant, PUBLISHED[(dataset, variant)], total))
         if variant == last_variant.get(dataset):
-            for (d, method), (modes, hq, source) in OTHER.items():
+            for (d, method), numbers in OTHER.items():
                 if d == dataset:
-                    rows.append(
-                        {
-                            "dataset": dataset,
-                            "variant": f"{method} (not in this suite)",
-                            "source": f"published, {source}",
-                            "modes": f"{modes:g} / {total:.0f}",
-                            "HQ %": f"{hq:g}",
-                        }
-                    )
+                    rows.append(_published_row(dataset, f"{method} (not in this suite)", numbers, total))
     return pd.DataFrame(rows).astype(object).fillna("")
+
+
+def _published_row(dataset: str, variant: str, numbers: tuple, total: float) -> dict[str, str]:
+    modes, hq, kl, source = numbers
+    row = {"dataset": dataset, "variant": variant, "source": f"published, {source}"}
+    row["modes"] = f"{modes:g} / {total:.0f}"
+    if hq is not None:
+        row["HQ %"] = f"{hq:g}"
+    if kl is not None:
+        row["KL(gen||true)"] = f"{kl:g}"
+    return row
 
 
 def to_markdown(table: pd.DataFrame) -> str:
