@@ -1,6 +1,7 @@
 """Sample- and signal-based diagnostics of GAN mode collapse and training failure.
 
-Depends only on numpy, scipy and (optionally, for tensor inputs) torch. Importing the package fills
+Depends on numpy and scipy; scikit-learn (K-means for NDB), torch and torch-fidelity (tensor inputs,
+feature extraction, mode classifiers) are imported only when first needed. Importing the package fills
 the diagnostics registry with the built-ins, once, via :func:`registry._register_builtins`. The mode
 classifiers of :mod:`diagnostics.classifiers` need torch; they are imported on first access, so
 ``import diagnostics`` itself does not load torch.
@@ -16,10 +17,15 @@ from .detectors import (
     detect_mode_hopping,
     detect_oscillation,
 )
+from .distances import frechet_distance, kernel_distance
+from .duplicates import birthday_support, duplicate_rate
 from .errors import ClassifierTooWeakError, UnknownNameError
+from .features import FeatureSpaceUnavailableError, extract_features, register_classifier_extractor
 from .history import HistoryError, load_history, run_detectors
 from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage, mode_histogram_kl
+from .ndb import ndb
+from .neighbours import prdc
 from .registry import _register_builtins, evaluate, get, names, register
 
 _register_builtins()
@@ -43,28 +49,37 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "HistoryError",
-    "detect_d_saturation",
-    "detect_g_loss_rising",
-    "detect_mode_hopping",
-    "detect_oscillation",
-    "load_history",
-    "run_detectors",
     "ClassifierTooWeakError",
     "FailureEvent",
+    "FeatureSpaceUnavailableError",
+    "HistoryError",
     "ModeClassifier",
     "PerChannelClassifier",
     "UnknownNameError",
+    "birthday_support",
     "classifier_coverage",
     "classifier_info",
     "data_fingerprint",
     "detect_d_loss_to_zero",
+    "detect_d_saturation",
+    "detect_g_loss_rising",
+    "detect_mode_hopping",
+    "detect_oscillation",
+    "duplicate_rate",
     "evaluate",
+    "extract_features",
+    "frechet_distance",
     "get",
+    "kernel_distance",
+    "load_history",
     "load_or_train",
     "mixture_coverage",
     "mode_histogram_kl",
     "names",
+    "ndb",
+    "prdc",
     "register",
+    "register_classifier_extractor",
+    "run_detectors",
     "train_mode_classifier",
 ]

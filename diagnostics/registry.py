@@ -20,9 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .distances import frechet_distance, kernel_distance
+from .duplicates import birthday_support, duplicate_rate
 from .errors import UnknownNameError
 from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage
+from .ndb import ndb
+from .neighbours import prdc
 
 DiagnosticFn = Callable[..., Mapping[str, float]]
 
@@ -182,3 +186,15 @@ def _register_builtins() -> None:
             needs=("classifier", "n_modes"),
             main_key="modes_captured",
         )
+    # Distribution diagnostics on feature arrays (n, d); the caller picks the feature space
+    # (diagnostics.features.extract_features) and labels the results with it.
+    for name, fn, direction, main_key in (
+        ("frechet_distance", frechet_distance, "lower", "frechet_distance"),
+        ("kernel_distance", kernel_distance, "lower", "kid_mean"),
+        ("prdc", prdc, "higher", "recall_score"),
+        ("ndb", ndb, "lower", "ndb_k"),
+        ("duplicate_rate", duplicate_rate, "lower", "dup_rate_fake"),
+        ("birthday_support", birthday_support, "higher", "support_estimate"),
+    ):
+        if name not in _REGISTRY:
+            register(name, fn, direction=direction, main_key=main_key)

@@ -169,7 +169,10 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "lose=1"], "valid: loss"),
         (["run", "--dataset", "ring8", "--variant", "gan", "--set", "loss=hinge"], "non-saturating, minimax"),
         (["table", "/nonexistent/folder"], "is not a folder"),
-        (["suite", "nosuch"], "valid: goal, mixtures, mixtures-full, smoke, stacked-mnist, stacked-mnist-paper, standard"),
+        (
+            ["suite", "nosuch"],
+            "valid: goal, mixtures, mixtures-full, smoke, stacked-mnist, stacked-mnist-paper, standard",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, expected):

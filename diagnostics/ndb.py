@@ -1,0 +1,103 @@
+"""Number of statistically different bins (NDB) and the JS divergence of bin histograms.
+
+Richardson & Weiss, "On GANs and GMMs" (NeurIPS 2018, arXiv 1805.12462): partition the real data
+into K cells by K-means, place every generated sample in the cell of its nearest centre, and test
+each cell with a two-sided two-proportion z-test (pooled proportion) at level alpha: is the share of
+generated samples in the cell different from the share of real samples? NDB is the number of cells
+that differ; NDB/K is comparable across K. The paper reports, on MNIST with K = 100, NDB 0 (JS
+0.0014) for held-out real data and NDB 11 (JS 0.016) for real data with all 9s removed.
+
+Cells are fitted on the ``real`` argument and the real proportions are taken from the same samples
+(as in the authors' code). With real and fake of equal size n, the smallest detectable change of a
+cell's share p is about 2.8 * sqrt(2 p (1 - p) / n).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri, rel_entr
+
+from .features import as_features
+
+
+def js_divergence(p: Any, q: Any) -> float:
+    """Jensen-Shannon divergence in nats (natural log) between two histograms, in [0, ln 2].
+
+    Both are normalised to sum to 1. ``0.5 KL(p || m) + 0.5 KL(q || m)`` with ``m = (p + q) / 2``;
+    finite even when bins are empty. Symmetric; 0 only for equal histograms. This is the divergence,
+    not its square root (the JS *distance* of ``scipy.spatial.distance.jensenshannon``).
+    """
+    pa = np.asarray(p, dtype=np.float64)
+    qa = np.asarray(q, dtype=np.float64)
+    pa, qa = pa / pa.sum(), qa / qa.sum()
+    m = 0.5 * (pa + qa)
+    return float(max(0.5 * rel_entr(pa, m).sum() + 0.5 * rel_entr(qa, m).sum(), 0.0))
+
+
+def two_proportion_z(count1: Any, n1: int, count2: Any, n2: int) -> np.ndarray:
+    """z statistics of the pooled two-proportion test, per bin; 0 where the pooled proportion is 0 or 1."""
+    c1 = np.asarray(count1, dtype=np.float64)
+    c2 = np.asarray(count2, dtype=np.float64)
+    pooled = (c1 + c2) / (n1 + n2)
+    se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    diff = c1 / n1 - c2 / n2
+    z = np.zeros_like(diff)
+    np.divide(diff, se, out=z, where=se > 0)
+    return z
+
+
+def ndb(
+    real: Any,
+    fake: Any,
+    *,
+    ndb_bins: int = 100,
+    alpha: float = 0.05,
+    seed: int = 0,
+    kmeans_max_iter: int = 100,
+) -> dict[str, float]:
+    """NDB, NDB/K and the JS divergence of the K-means bin histograms of real and fake samples.
+
+    Args:
+        real: features (n, d) on which the K-means cells are fitted, n >= ``ndb_bins``.
+        fake: features (m, d), same d, assigned to the nearest cell centre.
+        ndb_bins: K, the number of cells (100 in the paper).
+        alpha: level of each two-sided z-test (0.05 in the paper); no multiple-test correction, as in
+            the paper, so two samples of one distribution still flag about ``alpha * K`` cells.
+        seed: seeds K-means (scikit-learn ``KMeans``, k-means++ initialisation, one run).
+        kmeans_max_iter: Lloyd iterations at most.
+
+    Returns:
+        ``ndb``: number of cells whose fake share differs significantly from the real share, in
+            [0, K]; lower is better, best 0 (0 for ``fake == real``).
+        ``ndb_k``: ``ndb / K`` in [0, 1]; lower is better.
+        ``ndb_jsd``: Jensen-Shannon divergence in nats (natural log) between the real and fake cell
+            histograms, in [0, ln 2]; lower is better, best 0; symmetric.
+        ``ndb_bins``: K.
+    """
+    from sklearn.cluster import KMeans
+
+    r = as_features(real, "real", np.float32)
+    f = as_features(fake, "fake", np.float32)
+    if r.shape[1] != f.shape[1]:
+        raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
+    k = ndb_bins
+    if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= r.shape[0]:
+        raise ValueError(f"ndb_bins must be an int in [2, n_real={r.shape[0]}], got {k!r}")
+    if not (math.isfinite(alpha) and 0.0 < alpha < 1.0):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+
+    km = KMeans(n_clusters=k, n_init=1, max_iter=kmeans_max_iter, random_state=seed).fit(r)
+    real_counts = np.bincount(km.labels_, minlength=k)
+    fake_counts = np.bincount(km.predict(f), minlength=k)
+    z = two_proportion_z(fake_counts, f.shape[0], real_counts, r.shape[0])
+    different = np.abs(z) > ndtri(1.0 - alpha / 2.0)
+    n_diff = int(different.sum())
+    return {
+        "ndb": float(n_diff),
+        "ndb_k": n_diff / k,
+        "ndb_jsd": js_divergence(real_counts, fake_counts),
+        "ndb_bins": float(k),
+    }

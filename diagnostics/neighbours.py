@@ -1,0 +1,161 @@
+"""Nearest-neighbour fidelity and diversity: improved precision/recall and density/coverage.
+
+* Improved precision and recall (Kynkaanniemi et al., 2019, arXiv 1904.06991), k = 3: the real
+  manifold is the union of balls around each real sample with radius its distance to its k-th nearest
+  real neighbour; precision is the fraction of fake samples inside it. Recall swaps the roles: the
+  fraction of real samples inside the fake manifold. Recall is the mode-collapse measure: dropped
+  modes leave real samples outside every fake ball.
+* Density and coverage (Naeem et al., 2020, arXiv 2002.09797), k = 5: density counts, per fake
+  sample, how many real balls contain it (divided by k, averaged); coverage is the fraction of real
+  balls that contain at least one fake sample.
+
+Balls are closed (``distance <= radius``), as in torch-fidelity's precision/recall. The authors'
+``prdc`` package uses a strict ``<``; the two agree except on exact ties, which have probability 0
+for continuous features but are common when samples repeat (video frames, a collapsed generator):
+a point whose k-th neighbour is a duplicate has radius 0, and with ``<`` not even an identical fake
+sample falls inside it. With closed balls, ``fake == real`` gives precision = recall = coverage = 1
+exactly, and density about (k + 1) / k (each closed ball holds its own centre and its k neighbours;
+whether the k-th neighbour, which sits exactly on the boundary, counts is then decided by float32
+rounding; ``prdc`` gets about 1 there because its open ball drops it). For fake samples
+drawn independently from the real distribution, density is about 1 with either convention.
+
+Everything is computed in chunks of rows: squared Euclidean distances in float32 (after centring
+both sets on the real mean, which keeps the ``|a|^2 + |b|^2 - 2ab`` expansion accurate), and only
+the k-th neighbour radii and per-sample flags/counts are kept, so memory stays O(chunk * n) and no
+n x n matrix exists. Cost is three n x n distance passes (real-real, fake-fake, real-fake).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .features import as_features
+
+_CHUNK_ELEMENTS = 1 << 24  # float32 entries of one distance block (64 MiB)
+
+
+def _sq_norms(a: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", a, a)
+
+
+def _sq_dist(a: np.ndarray, a_sq: np.ndarray, b: np.ndarray, b_sq: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(a), len(b)), float32, clipped at 0."""
+    d = a @ b.T
+    d *= -2.0
+    d += a_sq[:, None]
+    d += b_sq[None, :]
+    np.maximum(d, 0.0, out=d)
+    return d
+
+
+def _rows_per_chunk(n_cols: int, chunk_size: int | None) -> int:
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+        return chunk_size
+    return max(1, _CHUNK_ELEMENTS // max(n_cols, 1))
+
+
+def knn_radii(x: np.ndarray, ks: tuple[int, ...], chunk_size: int | None = None) -> dict[int, np.ndarray]:
+    """Squared distance from each row of ``x`` to its k-th nearest *other* row, for each k in ``ks``.
+
+    ``x`` is float32 (n, d) with n > max(ks). The row itself is at distance 0 and is skipped, so
+    ``k=1`` is the nearest other sample (0 when it has an exact duplicate).
+    """
+    n = x.shape[0]
+    kmax = max(ks)
+    if n <= kmax:
+        raise ValueError(f"need more than k={kmax} samples per set for k-th neighbour radii, got {n}")
+    sq = _sq_norms(x)
+    out = {k: np.empty(n, dtype=np.float32) for k in ks}
+    step = _rows_per_chunk(n, chunk_size)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        d = _sq_dist(x[start:stop], sq[start:stop], x, sq)
+        d[np.arange(stop - start), np.arange(start, stop)] = 0.0  # exact self-distance
+        smallest = np.sort(np.partition(d, kmax, axis=1)[:, : kmax + 1], axis=1)
+        for k in ks:
+            out[k][start:stop] = smallest[:, k]  # index 0 is the row itself
+    return out
+
+
+def _subsample(a: np.ndarray, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_samples is None or a.shape[0] <= max_samples:
+        return a
+    return a[np.sort(rng.choice(a.shape[0], max_samples, replace=False))]
+
+
+def prdc(
+    real: Any,
+    fake: Any,
+    *,
+    pr_k: int = 3,
+    dc_k: int = 5,
+    max_samples: int | None = None,
+    seed: int = 0,
+    chunk_size: int | None = None,
+) -> dict[str, float]:
+    """Improved precision/recall (k = ``pr_k``) and density/coverage (k = ``dc_k``) in one pass.
+
+    Args:
+        real, fake: features (n, d) and (m, d), same d, each with more than max(pr_k, dc_k) rows;
+            numpy or torch. Euclidean distance in this space is what the metrics measure, so label
+            the result with the feature space.
+        pr_k: neighbourhood size of precision/recall (3 in Kynkaanniemi et al.).
+        dc_k: neighbourhood size of density/coverage (5 in Naeem et al.).
+        max_samples: use at most this many rows of each set, drawn without replacement with ``seed``
+            (``None``: all). The metrics depend on n (balls shrink as n grows): compare equal sizes.
+        seed: seeds only the subsampling; without it the result is deterministic.
+        chunk_size: rows per distance block (default: blocks of about 16M float32 entries).
+
+    Returns:
+        ``precision_score``: fraction of fake samples inside the real manifold, in [0, 1]; higher is
+            better (fidelity), best 1.
+        ``recall_score``: fraction of real samples inside the fake manifold, in [0, 1]; higher is
+            better (diversity), best 1; falls as modes are dropped.
+        ``density``: mean number of real balls holding a fake sample, divided by ``dc_k``; >= 0, about
+            1 for a matching distribution, about (k + 1) / k for ``fake == real`` (see the module docstring);
+            above 1 when fakes crowd dense real regions. No direction.
+        ``coverage_score``: fraction of real balls holding at least one fake sample, in [0, 1]; higher
+            is better, best 1; falls as modes are dropped.
+    """
+    for name, k in (("pr_k", pr_k), ("dc_k", dc_k)):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {k!r}")
+    r = as_features(real, "real", np.float32)
+    f = as_features(fake, "fake", np.float32)
+    if r.shape[1] != f.shape[1]:
+        raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
+    rng = np.random.default_rng(seed)
+    r = _subsample(r, max_samples, rng)
+    f = _subsample(f, max_samples, rng)
+    centre = r.mean(axis=0, dtype=np.float64).astype(np.float32)
+    r = r - centre
+    f = f - centre
+
+    real_radii = knn_radii(r, (pr_k, dc_k), chunk_size)
+    fake_radius = knn_radii(f, (pr_k,), chunk_size)[pr_k]
+    r_pr, r_dc = real_radii[pr_k], real_radii[dc_k]
+
+    r_sq, f_sq = _sq_norms(r), _sq_norms(f)
+    in_real_manifold = np.zeros(f.shape[0], dtype=bool)
+    real_balls_hit = np.zeros(f.shape[0], dtype=np.int64)
+    in_fake_manifold = np.zeros(r.shape[0], dtype=bool)
+    nearest_fake = np.full(r.shape[0], np.inf, dtype=np.float32)
+    step = _rows_per_chunk(r.shape[0], chunk_size)
+    for start in range(0, f.shape[0], step):
+        stop = min(start + step, f.shape[0])
+        d = _sq_dist(f[start:stop], f_sq[start:stop], r, r_sq)  # (fake chunk, real)
+        in_real_manifold[start:stop] = (d <= r_pr[None, :]).any(axis=1)
+        real_balls_hit[start:stop] = (d <= r_dc[None, :]).sum(axis=1)
+        in_fake_manifold |= (d <= fake_radius[start:stop, None]).any(axis=0)
+        np.minimum(nearest_fake, d.min(axis=0), out=nearest_fake)
+
+    return {
+        "precision_score": float(in_real_manifold.mean()),
+        "recall_score": float(in_fake_manifold.mean()),
+        "density": float(real_balls_hit.mean() / dc_k),
+        "coverage_score": float((nearest_fake <= r_dc).mean()),
+    }

@@ -1,0 +1,80 @@
+"""Improved precision/recall and density/coverage: identity, prdc cross-check, dropped modes."""
+
+import numpy as np
+import pytest
+import torch
+
+from diagnostics import frechet_distance, kernel_distance, prdc
+from diagnostics.neighbours import knn_radii
+
+
+def mixture(n_per, modes, d=16, seed=0, spread=0.5):
+    """n_per points around each listed centre of a fixed 10-centre mixture (centres 10 apart)."""
+    centres = np.random.default_rng(123).standard_normal((10, d)) * 10.0
+    rng = np.random.default_rng(seed)
+    parts = [centres[m] + spread * rng.standard_normal((n_per, d)) for m in modes]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def test_identical_sets_give_best_values():
+    x = mixture(60, range(10))
+    out = prdc(x, x, chunk_size=97)
+    assert out["precision_score"] == 1.0 and out["recall_score"] == 1.0 and out["coverage_score"] == 1.0
+    # Closed balls: each holds its centre and its k = 5 neighbours, so density is (k + 1) / k up to ties.
+    assert out["density"] == pytest.approx(6 / 5, abs=0.01)
+    # Repeated samples (radius 0) still count as inside: prdc's strict < would give 0 here.
+    rep = np.repeat(x[:50], 6, axis=0)
+    out = prdc(rep, rep)
+    assert out["precision_score"] == 1.0 and out["recall_score"] == 1.0 and out["coverage_score"] == 1.0
+
+
+def test_matches_prdc_package_on_random_data():
+    prdc_pkg = pytest.importorskip("prdc")
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((600, 20)).astype(np.float32)
+    fake = (rng.standard_normal((500, 20)) * 1.2 + 0.3).astype(np.float32)
+    ours = prdc(real, fake, chunk_size=128)
+    ref3 = prdc_pkg.compute_prdc(real, fake, 3)
+    ref5 = prdc_pkg.compute_prdc(real, fake, 5)
+    assert ours["precision_score"] == pytest.approx(ref3["precision"], rel=1e-4)
+    assert ours["recall_score"] == pytest.approx(ref3["recall"], rel=1e-4)
+    assert ours["density"] == pytest.approx(ref5["density"], rel=1e-4)
+    assert ours["coverage_score"] == pytest.approx(ref5["coverage"], rel=1e-4)
+
+
+def test_chunking_subsampling_and_torch_input():
+    real, fake = mixture(40, range(10), seed=2), mixture(40, range(8), seed=3)
+    whole = prdc(real, fake)
+    assert prdc(real, fake, chunk_size=7) == whole
+    assert prdc(torch.from_numpy(real), torch.from_numpy(fake)) == whole
+    sub = prdc(real, fake, max_samples=200, seed=4)
+    assert sub == prdc(real, fake, max_samples=200, seed=4)
+    assert sub != prdc(real, fake, max_samples=200, seed=5)
+
+
+def test_knn_radii_known_answer():
+    x = np.array([[0.0], [1.0], [3.0], [7.0]], dtype=np.float32)
+    radii = knn_radii(x, (1, 2), chunk_size=3)
+    assert np.allclose(np.sqrt(radii[1]), [1, 1, 2, 4])
+    assert np.allclose(np.sqrt(radii[2]), [3, 2, 3, 6])
+    with pytest.raises(ValueError, match="more than k"):
+        knn_radii(x, (4,))
+
+
+def test_recall_and_coverage_fall_as_modes_are_dropped():
+    real = mixture(50, range(10), seed=5)
+    scores = [prdc(real, mixture(50, range(10 - drop), seed=6)) for drop in (0, 2, 5)]
+    for key in ("recall_score", "coverage_score"):
+        values = [s[key] for s in scores]
+        assert values[0] > values[1] > values[2], (key, values)
+        assert values[2] < 0.55
+    # What is generated stays realistic: precision does not move (about 0.8 for k = 3 at this n and d).
+    assert max(s["precision_score"] for s in scores) - min(s["precision_score"] for s in scores) < 0.05
+
+
+def test_frechet_and_kid_rise_as_modes_are_dropped():
+    real = mixture(50, range(10), seed=5)
+    fakes = [mixture(50, range(10 - drop), seed=6) for drop in (0, 2, 5)]
+    fd = [frechet_distance(real, f)["frechet_distance"] for f in fakes]
+    kid = [kernel_distance(real, f, kid_subsets=5, kid_subset_size=200)["kid_mean"] for f in fakes]
+    assert fd[0] < fd[1] < fd[2] and kid[0] < kid[1] < kid[2]
