@@ -8,8 +8,10 @@ STAMP   := $(VENV)/.installed
 TORCH   ?= torch==2.14.1 torchvision==0.29.1
 JOBS    ?= 2
 ITERS   ?=
+BACKEND ?= local
+ADDRESS ?=
 
-.PHONY: setup test lint benchmark benchmark-smoke benchmark-mixtures benchmark-mixtures-full \
+.PHONY: setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
 	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf clean
 
 setup: $(STAMP)
@@ -31,9 +33,25 @@ lint: setup
 # finished runs are skipped and interrupted ones resume, so a killed target can simply be rerun.
 benchmark: setup
 	$(BIN)/mcbench suite standard --jobs $(JOBS) --out results/runs/standard --tables results/tables $(if $(ITERS),--iters $(ITERS))
+	@echo "report: results/reports/standard/index.html (static HTML; open it in a browser)"
+
+# Regression gate: the smoke suite with fresh records against results/baselines/smoke.json; exits
+# non-zero naming each regression. `make regress UPDATE=1` rewrites the baseline on purpose.
+.PHONY: regress
+regress: setup
+	$(BIN)/mcbench regress --suite smoke --jobs $(JOBS) $(if $(UPDATE),--update)
 
 benchmark-smoke: setup
 	$(BIN)/mcbench suite smoke --jobs $(JOBS) --out results/runs/smoke --tables results/tables
+
+# The published protocols at full length, for a GPU (device auto) or a Ray cluster
+# (BACKEND=ray ADDRESS=auto|HOST:PORT, with the results folder shared by every node): the paper suite
+# (mixtures, 25,000 iterations, 5 seeds), then stacked-mnist-paper (MNIST_ROOT=DIR for full MNIST).
+benchmark-paper: setup
+	$(BIN)/mcbench suite paper --jobs $(JOBS) --backend $(BACKEND) $(if $(ADDRESS),--address $(ADDRESS)) \
+		--out results/runs/paper --tables results/tables
+	$(BIN)/mcbench suite stacked-mnist-paper --jobs 1 --backend $(BACKEND) $(if $(ADDRESS),--address $(ADDRESS)) \
+		--out results/runs/stacked-mnist-paper --tables results/tables $(if $(MNIST_ROOT),--mnist-root $(MNIST_ROOT))
 
 benchmark-mixtures: setup
 	$(BIN)/mcbench suite mixtures --jobs $(JOBS) --out results/runs/mixtures --tables results/tables

@@ -3,9 +3,10 @@
 The classifier of a dataset is trained on ``dataset.classifier_split()`` (a stratified 80/20 split of
 the real images, or full MNIST's official train/t10k split) by
 :func:`diagnostics.classifiers.train_mode_classifier` and cached under
-``CACHE/classifiers/KEY-HASH.pt``, where HASH covers the training and test images, their labels and
-the training settings: other data or other settings never reuse a stale classifier. Stacked MNIST
-uses the MNIST classifier on each channel (:class:`diagnostics.classifiers.PerChannelClassifier`).
+``CACHE/classifiers/KEY-HASH.pt``, where HASH covers the training and test images, their labels,
+the training settings and the architecture (``ARCHITECTURE``): other data, settings or architecture
+never reuse a stale classifier. Stacked MNIST uses the MNIST classifier on each channel
+(:class:`diagnostics.classifiers.PerChannelClassifier`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 from torch import nn
 
 from diagnostics.classifiers import (
+    DEFAULT_DOWNSAMPLE,
+    DEFAULT_EPOCHS,
+    DEFAULT_WIDTH,
     PerChannelClassifier,
     classifier_info,
     data_fingerprint,
@@ -31,6 +35,8 @@ from .image_data import ImageDataset, default_cache_dir
 
 # Settings every cached classifier is trained with; part of the cache key.
 TRAIN_SETTINGS: dict[str, Any] = {"held_out": 0.2, "split_seed": 0, "seed": 0}
+# The architecture is part of the cache key too, so a changed default never reuses a stale classifier.
+ARCHITECTURE: dict[str, Any] = {"width": DEFAULT_WIDTH, "hidden": 128, "downsample": DEFAULT_DOWNSAMPLE}
 
 
 def cache_key(dataset: ImageDataset) -> str:
@@ -58,9 +64,11 @@ def classifier_for(
         TRAIN_SETTINGS["held_out"], TRAIN_SETTINGS["split_seed"]
     )
     _, _, n_classes = dataset.classifier_data()
-    options: dict[str, Any] = {"seed": TRAIN_SETTINGS["seed"]}
-    if epochs is not None:
-        options["epochs"] = epochs
+    options: dict[str, Any] = {
+        "seed": TRAIN_SETTINGS["seed"],
+        "epochs": DEFAULT_EPOCHS if epochs is None else epochs,
+        **ARCHITECTURE,
+    }
     digest = data_fingerprint(x_tr, y_tr, x_te, y_te)
     settings = hashlib.sha256(repr(sorted(options.items())).encode()).hexdigest()[:6]
     # Stacked MNIST's per-channel classifier is the MNIST classifier (same data, same hash): share it.

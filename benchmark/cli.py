@@ -135,7 +135,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
     p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
     p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
+    p.add_argument(
+        "--threads", type=int, default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local process pool, or one Ray task per run (pip install .[ray])",
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start a local Ray)"
+    )
+    _add_data_flags(p)
+    p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")
+
+    p = sub.add_parser("report", help="static HTML report of the runs under DIR: tables, plots, status")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="report folder (default results/reports/NAME)")
+    p.add_argument("--name", default=None, help="suite name for titles and tables (default: DIR's name)")
+    p.add_argument("--tables", type=Path, default=None, help="copy NAME.{md,csv,tex} from here if present")
+
+    p = sub.add_parser(
+        "regress", help="regression gate: run a suite with fresh records and compare with its baseline"
+    )
+    p.add_argument("--suite", default="smoke", help="suite name or TOML path (default smoke)")
+    p.add_argument("--baseline", type=Path, default=None, help="default results/baselines/SUITE.json")
+    p.add_argument("--update", action="store_true", help="rewrite the baseline on purpose")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the suite's, at least 2)")
+    p.add_argument("--out", type=Path, default=None, help="keep run records here (default: a temp folder)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
+
+    p = sub.add_parser("diagnose", help="verdict on any GAN's samples: collapsed, partially, healthy")
+    from .diagnose import add_arguments as add_diagnose_arguments
+
+    add_diagnose_arguments(p)
     _add_data_flags(p)
     return parser
 
@@ -224,17 +259,58 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     from .suite import load_suite, run_suite
     from .tables import write_tables
 
+    if args.backend == "ray":
+        from .ray_backend import require_ray
+
+        require_ray()  # before any work: one line saying how to install it
+    elif args.address:
+        raise ConfigError("--address applies to --backend ray only")
     overrides = {"iters": args.iters} if args.iters else {}
     suite = load_suite(args.name, overrides, data_override=_data_options(args))
     out = args.out or Path("results/runs") / suite.name
     tables = args.tables or Path("results/tables")
-    results = run_suite(suite, out, jobs=args.jobs, threads=args.threads)
+    results = run_suite(
+        suite, out, jobs=args.jobs, threads=args.threads, backend=args.backend, address=args.address
+    )
     paths = write_tables(out, tables, stem=suite.name)
     bad = [r for r in results if r.get("status") != "ok"]
     print(f"{len(results) - len(bad)}/{len(results)} runs ok; tables: {', '.join(map(str, paths))}")
     for r in bad:
         print(f"  {r['dataset']}/{r['variant']}/seed{r['seed']}: {r['status']} {r.get('error', '')}")
+    from .report import write_report
+
+    report = write_report(out, tables, args.report or tables.parent / "reports" / suite.name, suite.name)
+    print(f"report: {report}")
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    if not args.dir.is_dir():
+        raise ConfigError(f"{args.dir} is not a folder")
+    name = args.name or args.dir.resolve().name
+    try:
+        index = write_report(args.dir, args.tables, args.out or Path("results/reports") / name, name)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"report: {index}")
+    return 0
+
+
+def _cmd_regress(args: argparse.Namespace) -> int:
+    from .regress import parse_seeds, run_gate
+
+    return run_gate(
+        args.suite,
+        args.baseline,
+        update=args.update,
+        seeds=parse_seeds(args.seeds),
+        out=args.out,
+        jobs=args.jobs,
+        threads=args.threads,
+        progress=sys.stderr.isatty(),
+    )
 
 
 def _cmd_classifiers(args: argparse.Namespace) -> int:
@@ -262,12 +338,22 @@ def _cmd_classifiers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from .diagnose import run_command
+
+    args.data_options = _data_options(args)
+    return run_command(args)
+
+
 COMMANDS = {
     "run": _cmd_run,
     "table": _cmd_table,
     "list": _cmd_list,
     "suite": _cmd_suite,
     "classifiers": _cmd_classifiers,
+    "report": _cmd_report,
+    "regress": _cmd_regress,
+    "diagnose": _cmd_diagnose,
 }
 
 

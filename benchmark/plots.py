@@ -139,3 +139,97 @@ def loss_plot(
     bottom.legend(fontsize=7)
     top.set_title(title, fontsize=9)
     _save(fig, path)
+
+
+MAX_HEATMAP_ROWS = 100  # above this many modes (stacked MNIST: 1,000) modes are pooled into bands
+
+
+def coverage_matrix(history: list[dict[str, Any]], n_modes: int) -> tuple[list[int], np.ndarray]:
+    """Evaluation steps and a ``(n_modes, n_evals)`` 0/1 matrix: mode ``i`` covered at evaluation ``j``,
+    from the ``eval/captured`` lists of ``metrics.jsonl``."""
+    rows = [r for r in history if "eval/captured" in r]
+    matrix = np.zeros((n_modes, len(rows)))
+    for j, r in enumerate(rows):
+        idx = [int(i) for i in r["eval/captured"] if 0 <= int(i) < n_modes]
+        matrix[idx, j] = 1.0
+    return [int(r["step"]) for r in rows], matrix
+
+
+def coverage_plot(
+    histories: list[list[dict[str, Any]]],
+    n_modes: int,
+    path: Path,
+    title: str = "",
+    mode_names: list[str] | None = None,
+) -> None:
+    """Mode coverage over training as a heatmap: x the evaluation step, y the mode, colour the fraction
+    of runs (seeds) that cover the mode at that step (0/1 for one run). Above ``MAX_HEATMAP_ROWS`` modes
+    they are pooled into equal bands (colour: fraction of the band's modes covered, over runs), with
+    the count of covered modes over time above."""
+    mats = [coverage_matrix(h, n_modes) for h in histories]
+    mats = [(s, m) for s, m in mats if s]
+    big = n_modes > MAX_HEATMAP_ROWS
+    fig, axes = plt.subplots(
+        2 if big else 1,
+        1,
+        figsize=(7, 6.2 if big else 1.2 + 0.22 * min(n_modes, 40)),
+        squeeze=False,
+        sharex=True,
+        gridspec_kw={"height_ratios": [1, 2.5]} if big else None,
+    )
+    ax = axes[-1, 0]
+    if not mats:
+        ax.text(0.5, 0.5, "no evaluations logged", transform=ax.transAxes, ha="center")
+        ax.axis("off")
+        fig.suptitle(title, fontsize=9)
+        _save(fig, path)
+        return
+    # Runs of one suite share the evaluation schedule; a shorter (diverged) run is padded with zeros.
+    width = max(len(s) for s, _ in mats)
+    steps = max((s for s, _ in mats), key=len)
+    frac = np.zeros((n_modes, width))
+    for _, m in mats:
+        frac[:, : m.shape[1]] += m
+    frac /= len(mats)
+    if big:
+        band = -(-n_modes // MAX_HEATMAP_ROWS)
+        bands = -(-n_modes // band)
+        padded = np.full((bands * band, width), np.nan)
+        padded[:n_modes] = frac
+        shown = np.nanmean(padded.reshape(bands, band, width), axis=1)
+        counts = [m.sum(axis=0) for _, m in mats]
+        top = axes[0, 0]
+        for i, c in enumerate(counts):
+            top.plot(
+                steps[: len(c)], c, lw=1, marker="o", ms=3, label=f"run {i}" if len(counts) > 1 else None
+            )
+        top.set_ylabel(f"modes covered\n(of {n_modes})")
+        top.set_ylim(0, max(1.0, max(c.max() for c in counts) * 1.1))
+        if len(counts) > 1:
+            top.legend(fontsize=7)
+        ylabel = f"mode band ({band} modes each)"
+    else:
+        shown = frac
+        ylabel = "mode"
+    edges_x = _edges(steps)
+    edges_y = np.arange(shown.shape[0] + 1) - 0.5
+    mesh = ax.pcolormesh(edges_x, edges_y, shown, cmap="Greens", vmin=0.0, vmax=1.0, shading="flat")
+    if not big and mode_names and len(mode_names) == n_modes and n_modes <= 40:
+        ax.set_yticks(range(n_modes))
+        ax.set_yticklabels(mode_names, fontsize=6)
+    ax.set_ylim(edges_y[-1], edges_y[0])
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("iteration (evaluation step)")
+    label = "fraction covered" if big else ("covered" if len(mats) == 1 else f"fraction of {len(mats)} runs")
+    fig.colorbar(mesh, ax=axes[:, 0].tolist(), label=label, fraction=0.04, pad=0.02)
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path)
+
+
+def _edges(steps: list[int]) -> np.ndarray:
+    """Cell edges centred on the evaluation steps (equal steps: a cell per evaluation interval)."""
+    s = np.asarray(steps, dtype=float)
+    if len(s) == 1:
+        return np.array([s[0] - 0.5, s[0] + 0.5])
+    mid = (s[1:] + s[:-1]) / 2
+    return np.concatenate([[s[0] - (mid[0] - s[0])], mid, [s[-1] + (s[-1] - mid[-1])]])

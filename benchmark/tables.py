@@ -7,6 +7,7 @@ seeds and how many diverged or failed. Published rows (same protocol) are printe
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
             for (d, method), numbers in OTHER.items():
                 if d == dataset:
                     rows.append(_published_row(dataset, f"{method} (not in this suite)", numbers, total))
-    return pd.DataFrame(rows).astype(object).fillna("")
+    return pd.DataFrame(rows, dtype=object).fillna("")
 
 
 def _published_row(dataset: str, variant: str, numbers: tuple, total: float) -> dict[str, str]:
@@ -114,8 +115,38 @@ def to_markdown(table: pd.DataFrame) -> str:
     return table.to_markdown(index=False) + "\n"
 
 
+# Columns where the best of our rows is set in bold: title -> True where higher is better.
+BEST_COLUMNS = {"modes": True, "HQ %": True, "KL(gen||true)": False, "KL(true||gen)": False}
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def best_cells(table: pd.DataFrame) -> set[tuple[int, str]]:
+    """``(row index, column)`` of the best mean per dataset among our rows (published rows excluded):
+    most modes, highest HQ, lowest KL, compared as displayed. Ties for best are all bold; nothing is bold
+    where all of a dataset's rows are equal (or it has one)."""
+    best: set[tuple[int, str]] = set()
+    if table.empty or "source" not in table:
+        return best
+    ours = table[table["source"].astype(str).str.startswith("ours")]
+    for _, grp in ours.groupby("dataset", sort=False):
+        for col, higher in BEST_COLUMNS.items():
+            if col not in grp:
+                continue
+            means = {}
+            for idx, cell in grp[col].items():
+                m = _NUMBER.match(str(cell).strip())
+                if m:
+                    means[idx] = float(m.group())
+            if len(set(means.values())) < 2:  # one row, or all tied: nothing stands out
+                continue
+            target = max(means.values()) if higher else min(means.values())
+            best |= {(idx, col) for idx, v in means.items() if v == target}
+    return best
+
+
 def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std over seeds") -> str:
-    """A booktabs table (no jinja2 needed)."""
+    """A booktabs table (no jinja2 needed): the best of our rows per dataset in bold, a rule between
+    datasets, each dataset named once."""
 
     def esc(x: object) -> str:
         s = str(x)
@@ -124,6 +155,7 @@ def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std ove
         return s.replace("±", r"$\pm$").replace("||", r"$\|$")
 
     cols = list(table.columns)
+    bold = best_cells(table)
     lines = [
         r"\begin{table}[t]",
         r"\centering",
@@ -132,8 +164,20 @@ def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std ove
         " & ".join(esc(c) for c in cols) + r" \\",
         r"\midrule",
     ]
-    for _, r in table.iterrows():
-        lines.append(" & ".join(esc(r[c]) for c in cols) + r" \\")
+    previous = None
+    for idx, r in table.iterrows():
+        cells = []
+        for c in cols:
+            text = esc(r[c])
+            if c == "dataset" and r[c] == previous:
+                text = ""
+            elif (idx, c) in bold:
+                text = rf"\textbf{{{text}}}"
+            cells.append(text)
+        if previous is not None and r.get("dataset") != previous:
+            lines.append(r"\midrule")
+        previous = r.get("dataset")
+        lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(caption)}}}", r"\end{table}", ""]
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ def quadrant_data(n: int, seed: int):
     return x.astype(np.uint8), y
 
 
-def train_tiny(seed: int = 0, epochs: int = 3) -> ModeClassifier:
+def train_tiny(seed: int = 0, epochs: int = 5) -> ModeClassifier:
     torch.set_num_threads(1)
     x_tr, y_tr = quadrant_data(192, seed=1)
     x_te, y_te = quadrant_data(64, seed=2)
@@ -63,10 +63,12 @@ def test_training_is_deterministic_for_a_seed(tiny):
     assert not torch.equal(tiny.head.weight, other.head.weight)
 
 
-@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64)])
-def test_shapes_of_forward_features_predict(channels, size):
+@pytest.mark.parametrize("downsample", ["stride", "maxpool"])
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 64), (1, 4)])
+def test_shapes_of_forward_features_predict(channels, size, downsample):
     torch.manual_seed(0)
-    model = ModeClassifier(channels, size, 7, width=4, hidden=10)
+    model = ModeClassifier(channels, size, 7, width=4, hidden=10, downsample=downsample)
+    assert model.config["downsample"] == downsample
     x = torch.rand(5, channels, size, size) * 2 - 1
     assert model(x).shape == (5, 7)
     assert model.features(x).shape == (5, 10)
@@ -168,6 +170,26 @@ def test_cache_round_trip(tmp_path, tiny):
     load_or_train(tmp_path, "quadrants", "def456", train)  # other data: another entry
     assert train.calls == 2
     assert (tmp_path / "quadrants-def456.pt").is_file()
+
+
+def test_unknown_downsample_is_refused():
+    with pytest.raises(ValueError, match="downsample must be one of"):
+        ModeClassifier(1, 28, 10, downsample="avgpool")
+
+
+def test_cache_files_without_downsample_hold_the_maxpool_architecture(tmp_path):
+    torch.manual_seed(0)
+    old = ModeClassifier(1, SIZE, N_CLASSES, width=4, hidden=8, downsample="maxpool").eval()
+    old.held_out_accuracy, old.data_hash = 0.9, "abc123"
+    load_or_train(tmp_path, "legacy", "abc123", lambda: old)
+    path = tmp_path / "legacy-abc123.pt"
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["downsample"]  # as written before the option existed
+    torch.save(payload, path)
+    loaded = load_or_train(tmp_path, "legacy", "abc123", lambda: pytest.fail("must load, not retrain"))
+    assert loaded.downsample == "maxpool"
+    x = torch.rand(3, 1, SIZE, SIZE) * 2 - 1
+    assert torch.equal(loaded(x), old(x))
 
 
 def test_corrupt_cache_is_retrained_with_a_warning(tmp_path, tiny):

@@ -20,7 +20,7 @@ def mixture(n_per, modes, d=16, seed=0, spread=0.5):
 def test_identical_sets_give_zero():
     x = mixture(40, range(10))
     out = ndb(x, x, ndb_bins=20)
-    assert out == {"ndb": 0.0, "ndb_k": 0.0, "ndb_jsd": 0.0, "ndb_bins": 20.0}
+    assert out == {"ndb": 0.0, "ndb_k": 0.0, "ndb_jsd": 0.0, "ndb_bins": 20.0, "ndb_fit_samples": 400.0}
 
 
 def test_removed_cluster_is_flagged_and_ndb_rises_with_dropped_modes():
@@ -46,6 +46,21 @@ def test_seeded_and_symmetric_jsd():
     p, q = np.array([3.0, 1.0, 0.0]), np.array([1.0, 1.0, 2.0])
     assert js_divergence(p, q) == pytest.approx(js_divergence(q, p), rel=1e-12)
     assert js_divergence([1, 0], [0, 1]) == pytest.approx(math.log(2))
+
+
+def test_kmeans_is_fitted_on_a_subset_only_above_kmeans_max_samples():
+    real, fake = mixture(40, range(10), seed=6), mixture(40, range(8), seed=7)
+    whole = ndb(real, fake, ndb_bins=10, seed=2, kmeans_max_samples=None)
+    assert ndb(real, fake, ndb_bins=10, seed=2) == whole  # 400 rows, below the default 10,000
+    assert ndb(real, fake, ndb_bins=10, seed=2, kmeans_max_samples=400) == whole
+    assert whole["ndb_fit_samples"] == 400.0
+    # Fitted on 150 rows, every real and fake row is still counted: identical sets give 0.
+    sub = ndb(real, real, ndb_bins=10, seed=2, kmeans_max_samples=150)
+    assert sub["ndb_fit_samples"] == 150.0 and sub["ndb"] == 0.0 and sub["ndb_jsd"] == 0.0
+    # The two dropped modes' cells are still found empty.
+    assert ndb(real, fake, ndb_bins=10, seed=2, kmeans_max_samples=150)["ndb"] >= 2.0
+    with pytest.raises(ValueError, match="kmeans_max_samples"):
+        ndb(real, fake, ndb_bins=10, kmeans_max_samples=5)
 
 
 def test_two_proportion_z_known_value():

@@ -52,6 +52,18 @@ def test_chunking_subsampling_and_torch_input():
     assert sub != prdc(real, fake, max_samples=200, seed=5)
 
 
+def test_subsampling_applies_only_above_max_samples():
+    real, fake = mixture(30, range(10), seed=2), mixture(25, range(10), seed=3)
+    whole = prdc(real, fake, max_samples=None)
+    assert prdc(real, fake) == whole  # both below the default 10,000: every row is used
+    assert prdc(real, fake, max_samples=300) == whole
+    assert whole["prdc_real_samples"] == 300.0 and whole["prdc_fake_samples"] == 250.0
+    sub = prdc(real, fake, max_samples=260)
+    assert sub["prdc_real_samples"] == 260.0 and sub["prdc_fake_samples"] == 250.0
+    with pytest.raises(ValueError, match="max_samples"):
+        prdc(real, fake, max_samples=1)
+
+
 def test_knn_radii_known_answer():
     x = np.array([[0.0], [1.0], [3.0], [7.0]], dtype=np.float32)
     radii = knn_radii(x, (1, 2), chunk_size=3)
