@@ -99,10 +99,26 @@ def versions() -> dict[str, str]:
     }
 
 
+def _with_new_defaults(old: Any, new: Any, defaults: Any) -> Any:
+    """``old`` with the keys it lacks taken from ``new`` where ``new`` holds the field's default:
+    a record written before a setting existed ran with what is now that setting's default."""
+    if not (isinstance(old, dict) and isinstance(new, dict) and isinstance(defaults, dict)):
+        return old
+    out = dict(old)
+    for key, value in new.items():
+        if key not in out and key in defaults and defaults[key] == value:
+            out[key] = value
+        elif key in out:
+            out[key] = _with_new_defaults(out[key], value, defaults.get(key))
+    return out
+
+
 def _matching_config(path: Path, config: dict[str, Any]) -> None:
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
-        if old != json.loads(json.dumps(config)):
+        new = json.loads(json.dumps(config))
+        old = _with_new_defaults(old, new, {"train": json.loads(json.dumps(to_dict(TrainConfig())))})
+        if old != new:
             raise ConfigError(f"{path} holds a different configuration; choose another --out or remove it")
 
 

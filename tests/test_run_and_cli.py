@@ -230,3 +230,22 @@ def test_every_shipped_suite_resolves(name):
 
     suite = load_suite(name)  # resolves every run: any bad dataset, variant or option fails here
     assert suite.specs and suite.description
+
+
+def test_a_record_from_before_a_new_setting_still_matches_at_its_default(tmp_path, tiny_train):
+    # Records written before a TrainConfig field existed (e.g. net.conv_width) must stay resumable
+    # and skippable while the field keeps its default; a non-default value is a different config.
+    from baselines.errors import ConfigError
+    from benchmark.run import RunSpec, run
+
+    spec = RunSpec("ring8", "gan", 0, {**tiny_train, "iters": 20, "net": {"hidden": 16}})
+    first = run(spec, tmp_path)
+    path = spec.folder(tmp_path) / "config.json"
+    old = json.loads(path.read_text())
+    del old["train"]["net"]["conv_width"]
+    path.write_text(json.dumps(old))
+    same = json.dumps(run(spec, tmp_path)["metrics"], sort_keys=True)  # skipped, not retrained
+    assert same == json.dumps(first["metrics"], sort_keys=True)
+    changed = RunSpec("ring8", "gan", 0, {**tiny_train, "iters": 20, "net": {"hidden": 16, "conv_width": 8}})
+    with pytest.raises(ConfigError, match="different configuration"):
+        run(changed, tmp_path)
