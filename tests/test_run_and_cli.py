@@ -171,8 +171,8 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (["table", "/nonexistent/folder"], "is not a folder"),
         (
             ["suite", "nosuch"],
-            "valid: goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, stacked-mnist-paper, "
-            "standard",
+            "valid: gan-veegan, goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, "
+            "stacked-mnist-paper, standard",
         ),
     ],
 )
@@ -224,7 +224,20 @@ def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_t
     assert summary["failure_events"] == [] and "not applicable" in summary["detector_note"]
 
 
-@pytest.mark.parametrize("name", ["smoke", "standard", "paper", "mixtures", "mixtures-full", "goal"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "smoke",
+        "standard",
+        "paper",
+        "mixtures",
+        "mixtures-full",
+        "goal",
+        "gan-veegan",
+        "stacked-mnist",
+        "stacked-mnist-paper",
+    ],
+)
 def test_every_shipped_suite_resolves(name):
     from benchmark.suite import load_suite
 
