@@ -117,7 +117,11 @@ def _matching_config(path: Path, config: dict[str, Any]) -> None:
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
         new = json.loads(json.dumps(config))
-        old = _with_new_defaults(old, new, {"train": json.loads(json.dumps(to_dict(TrainConfig())))})
+        defaults = {"train": to_dict(TrainConfig())}
+        cls = registry.get(new["variant"]) if new.get("variant") in registry.names() else None
+        if cls is not None:
+            defaults["variant_options"] = dataclasses.asdict(cls.Options())
+        old = _with_new_defaults(old, new, json.loads(json.dumps(defaults)))
         if old != new:
             raise ConfigError(f"{path} holds a different configuration; choose another --out or remove it")
 

@@ -262,3 +262,15 @@ def test_a_record_from_before_a_new_setting_still_matches_at_its_default(tmp_pat
     changed = RunSpec("ring8", "gan", 0, {**tiny_train, "iters": 20, "net": {"hidden": 16, "conv_width": 8}})
     with pytest.raises(ConfigError, match="different configuration"):
         run(changed, tmp_path)
+
+
+def test_a_record_from_before_a_new_variant_option_still_matches_at_its_default(tmp_path, tiny_train):
+    from benchmark.run import RunSpec, run
+
+    spec = RunSpec("ring8", "guided-latent", 0, {**tiny_train, "iters": 20}, {"classifier_steps": 5})
+    first = run(spec, tmp_path)
+    path = spec.folder(tmp_path) / "config.json"
+    old = json.loads(path.read_text())
+    del old["variant_options"]["stats_min_std"]  # None by default
+    path.write_text(json.dumps(old))
+    assert run(spec, tmp_path)["status"] == first["status"] == "ok"
