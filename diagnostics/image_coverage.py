@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ClassifierTooWeakError
-from .mixture import _as_float_array, mode_histogram_kl
+from .mixture import _as_float_array, coverage_from_counts
 
 MAX_PER_MODE_KEYS = 100  # above this many modes, mode_mass_{i} keys are left out to keep rows short
 
@@ -128,22 +128,6 @@ def classifier_coverage(
 
     is_hq = conf >= hq_threshold  # nan confidences (non-finite images) are never high quality
     counts = np.bincount(labels[is_hq], minlength=k).astype(np.float64)
-    n_hq = int(is_hq.sum())
-    captured = float(np.count_nonzero(counts))
-    out: dict[str, float] = {
-        "modes_captured": captured,
-        "modes_total": float(k),
-        "mode_coverage_score": captured / k,
-        "high_quality_score": n_hq / n,
-    }
-    if n_hq == 0:
-        out["kl_gen_true_distance"] = float("nan")
-        out["kl_true_gen_distance"] = float("nan")
-    else:
-        out["kl_gen_true_distance"] = mode_histogram_kl(counts, w, smoothing)
-        out["kl_true_gen_distance"] = mode_histogram_kl(w, counts, smoothing)
-    if k <= MAX_PER_MODE_KEYS:
-        for i in range(k):
-            out[f"mode_mass_{i}"] = float(counts[i] / n)
+    out = coverage_from_counts(counts, n, w, smoothing, per_mode=k <= MAX_PER_MODE_KEYS)
     out["classifier_accuracy"] = accuracy
     return out

@@ -202,19 +202,31 @@ def mixture_coverage(
         w = w / w.sum()
 
     counts = np.bincount(nearest[is_hq], minlength=k).astype(np.float64)
-    n_hq = int(is_hq.sum())
+    return coverage_from_counts(counts, n, w, smoothing)
+
+
+def coverage_from_counts(
+    counts: np.ndarray, n: int, weights: np.ndarray, smoothing: float, per_mode: bool = True
+) -> dict[str, float]:
+    """The coverage keys from per-mode counts of the high-quality samples out of ``n`` samples:
+    modes captured (count > 0), the high-quality share, both KLs against ``weights`` (``nan`` when no
+    sample is high quality) and, with ``per_mode``, each mode's share of all ``n`` samples."""
+    k = counts.shape[0]
+    n_hq = int(counts.sum())
+    captured = float(np.count_nonzero(counts))
     out: dict[str, float] = {
-        "modes_captured": float(np.count_nonzero(counts)),
+        "modes_captured": captured,
         "modes_total": float(k),
-        "mode_coverage_score": float(np.count_nonzero(counts)) / k,
+        "mode_coverage_score": captured / k,
         "high_quality_score": n_hq / n,
     }
     if n_hq == 0:
         out["kl_gen_true_distance"] = float("nan")
         out["kl_true_gen_distance"] = float("nan")
     else:
-        out["kl_gen_true_distance"] = mode_histogram_kl(counts, w, smoothing)
-        out["kl_true_gen_distance"] = mode_histogram_kl(w, counts, smoothing)
-    for i in range(k):
-        out[f"mode_mass_{i}"] = float(counts[i] / n)
+        out["kl_gen_true_distance"] = mode_histogram_kl(counts, weights, smoothing)
+        out["kl_true_gen_distance"] = mode_histogram_kl(weights, counts, smoothing)
+    if per_mode:
+        for i in range(k):
+            out[f"mode_mass_{i}"] = float(counts[i] / n)
     return out
