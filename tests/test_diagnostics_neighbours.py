@@ -20,8 +20,11 @@ def test_identical_sets_give_best_values():
     x = mixture(60, range(10))
     out = prdc(x, x, chunk_size=97)
     assert out["precision_score"] == 1.0 and out["recall_score"] == 1.0 and out["coverage_score"] == 1.0
-    # Closed balls: each holds its centre and its k = 5 neighbours, so density is (k + 1) / k up to ties.
-    assert out["density"] == pytest.approx(6 / 5, abs=0.01)
+    # Closed balls: each holds its centre and its k = 5 neighbours, so density is at most (k + 1) / k;
+    # the k-th neighbour lies exactly on the ball's edge, and float32 rounding of the distances (which
+    # differs with the BLAS thread count: 1.197 on one thread, 1.177 on two) decides whether it counts,
+    # so density is between k / k = 1 and (k + 1) / k.
+    assert 1.0 - 1e-9 <= out["density"] <= 6 / 5 + 1e-9
     # Repeated samples (radius 0) still count as inside: prdc's strict < would give 0 here.
     rep = np.repeat(x[:50], 6, axis=0)
     out = prdc(rep, rep)
