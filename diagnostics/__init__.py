@@ -14,7 +14,6 @@ from .detectors import (
     detect_d_loss_to_zero,
     detect_d_saturation,
     detect_g_loss_rising,
-    detect_mode_hopping,
     detect_oscillation,
 )
 from .distances import frechet_distance, kernel_distance
@@ -24,6 +23,7 @@ from .features import FeatureSpaceUnavailableError, extract_features, register_c
 from .history import HistoryError, load_history, run_detectors
 from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage, mode_histogram_kl
+from .mode_hopping import detect_mode_hopping
 from .ndb import ndb
 from .neighbours import prdc
 from .registry import _register_builtins, evaluate, get, names, register

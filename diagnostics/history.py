@@ -35,9 +35,9 @@ from .detectors import (
     detect_d_loss_to_zero,
     detect_d_saturation,
     detect_g_loss_rising,
-    detect_mode_hopping,
     detect_oscillation,
 )
+from .mode_hopping import detect_mode_hopping
 
 CAPTURED = "eval/captured"
 ALIASES: dict[str, tuple[str, ...]] = {
