@@ -4,17 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from clusters import mixture
 
 from diagnostics import ndb
 from diagnostics.ndb import js_divergence, two_proportion_z
-
-
-def mixture(n_per, modes, d=16, seed=0, spread=0.5):
-    """n_per points around each listed centre of a fixed 10-centre mixture (centres 10 apart)."""
-    centres = np.random.default_rng(123).standard_normal((10, d)) * 10.0
-    rng = np.random.default_rng(seed)
-    parts = [centres[m] + spread * rng.standard_normal((n_per, d)) for m in modes]
-    return np.concatenate(parts).astype(np.float32)
 
 
 def test_identical_sets_give_zero():

@@ -1,0 +1,11 @@
+"""Test data shared by the sample-diagnostics tests: a fixed mixture of 10 well-separated clusters."""
+
+import numpy as np
+
+
+def mixture(n_per, modes, d=16, seed=0, spread=0.5):
+    """n_per points around each listed centre of a fixed 10-centre mixture (centres 10 apart)."""
+    centres = np.random.default_rng(123).standard_normal((10, d)) * 10.0
+    rng = np.random.default_rng(seed)
+    parts = [centres[m] + spread * rng.standard_normal((n_per, d)) for m in modes]
+    return np.concatenate(parts).astype(np.float32)
