@@ -105,20 +105,19 @@ def _mixture_modes(dataset: Any, real: Samples, fake: Samples) -> dict[str, Any]
 
 
 def _classifier_modes(dataset: Any, real: Samples, fake: Samples, scorer: Any) -> dict[str, Any]:
-    from diagnostics.classifiers import predict_modes
+    fake_predictions = scorer.predict(fake.data)  # each set is classified once
+    numbers = scorer.score(fake.data, fake_predictions)  # ClassifierTooWeakError: handled by the caller
 
-    numbers = scorer.score(fake.data)  # ClassifierTooWeakError is handled by the caller
-
-    def counts(x: np.ndarray) -> np.ndarray:
-        labels, conf = predict_modes(scorer.classifier, x)
+    def counts(predictions: tuple[Any, Any]) -> np.ndarray:
+        labels, conf = predictions
         keep = (conf >= scorer.mode_threshold).numpy()
         return np.bincount(labels.numpy()[keep], minlength=dataset.n_modes)
 
     return {
         "source": f"mode classifier of {dataset.name} ({scorer.protocol})",
         "names": list(dataset.mode_names),
-        "real_counts": counts(real.data),
-        "fake_counts": counts(fake.data),
+        "real_counts": counts(scorer.predict(real.data)),
+        "fake_counts": counts(fake_predictions),
         "numbers": numbers,
     }
 

@@ -87,11 +87,18 @@ class Scorer:
             self._classifier = classifier_for(self.dataset, self.cache_dir)
         return self._classifier
 
-    def score(self, fake: np.ndarray) -> dict[str, Any]:
-        """Coverage metrics of ``fake``; for images also ``captured`` (the covered modes)."""
+    def predict(self, images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mode classifier's ``(labels, confidence)`` for images (image datasets only)."""
+        return predict_modes(self.classifier, torch.as_tensor(images))
+
+    def score(
+        self, fake: np.ndarray, predictions: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> dict[str, Any]:
+        """Coverage metrics of ``fake``; for images also ``captured`` (the covered modes).
+        ``predictions``: :meth:`predict`'s output for ``fake`` when the caller already has it."""
         if self.is_mixture:
             return diagnostics.mixture_coverage(None, fake, **self.dataset.modes())
-        labels, conf = predict_modes(self.classifier, torch.as_tensor(fake))
+        labels, conf = predictions if predictions is not None else self.predict(fake)
         known = _Predictions(self.classifier, labels, conf)
         options = {
             "classifier": known,
