@@ -185,8 +185,13 @@ def run_cost(spec: RunSpec) -> float:
 
 
 def by_cost(specs: list[RunSpec]) -> list[RunSpec]:
-    """Most expensive first (stable, so equal costs keep the suite's order)."""
-    return sorted(specs, key=lambda s: -run_cost(s))
+    """Seed-major, most expensive first within a seed (stable, so equal costs keep the suite's order).
+
+    Every run of the suite's first seed comes before any run of its second: a suite stopped part way
+    leaves whole seed slices (every variant and dataset at least once) rather than all seeds of a few
+    expensive variants."""
+    rank = {seed: i for i, seed in enumerate(dict.fromkeys(s.seed for s in specs))}
+    return sorted(specs, key=lambda s: (rank[s.seed], -run_cost(s)))
 
 
 def failed_record(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
@@ -228,7 +233,7 @@ def run_suite(
     backend: str = "local",
     address: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every spec, most expensive first; finished runs are skipped, interrupted ones resume,
+    """Run every spec, seed-major and most expensive first within a seed; finished runs are skipped, interrupted ones resume,
     failures are recorded and never stop the others. Returns the summaries in completion order.
 
     ``local``: with ``jobs`` > 1 the runs go to that many processes, each with ``threads`` threads

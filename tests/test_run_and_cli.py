@@ -172,7 +172,7 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (
             ["suite", "nosuch"],
             "valid: gan-veegan, goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, "
-            "stacked-mnist-long, stacked-mnist-paper, standard",
+            "stacked-mnist-long, stacked-mnist-paper, standard, veegan-protocol",
         ),
     ],
 )
@@ -237,6 +237,7 @@ def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_t
         "stacked-mnist",
         "stacked-mnist-paper",
         "stacked-mnist-long",
+        "veegan-protocol",
     ],
 )
 def test_every_shipped_suite_resolves(name):

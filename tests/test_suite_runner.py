@@ -83,6 +83,13 @@ def test_runs_are_ordered_most_expensive_first():
     assert by_cost([cheap, paper]) == [paper, cheap]
 
 
+def test_runs_are_ordered_seed_major_so_a_stopped_suite_leaves_whole_seeds():
+    specs = [RunSpec("ring8", v, seed=s) for s in (3, 0) for v in ("gan", "unrolled")]
+    order = [(s.seed, s.variant) for s in by_cost(specs)]
+    # The suite's own seed order (3 first here), and the costlier variant first within each seed.
+    assert order == [(3, "unrolled"), (3, "gan"), (0, "unrolled"), (0, "gan")]
+
+
 def test_a_run_gets_a_gpu_only_when_it_may_use_one_and_the_cluster_has_one():
     assert gpus_for(RunSpec("ring8", "gan"), 1) == 1  # device auto by default
     assert gpus_for(RunSpec("ring8", "gan", train={"device": "cuda:0"}), 4) == 1
