@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results/classifiers.json"))
     _add_data_flags(p)
 
-    p = sub.add_parser("table", help="aggregate every run under DIR: mean ± std over seeds")
+    p = sub.add_parser("table", help="aggregate every run under DIR: mean [95 %% t interval] over seeds")
     p.add_argument("dir", type=Path)
     p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
     p.add_argument("--out", type=Path, help="write to this file instead of standard output")

@@ -24,7 +24,7 @@ from baselines.atomic import write_text
 
 from . import plots
 from .hooks import read_metrics
-from .tables import best_cells, display_table, load_runs, render
+from .tables import LEGEND, best_cells, display_table, load_runs, render
 
 TABLE_FORMATS = ("md", "csv", "tex")
 
@@ -244,7 +244,7 @@ def write_report(runs_root: Path, tables_dir: Path | None, out_dir: Path, suite_
         f"event. Generated {time.strftime('%Y-%m-%d %H:%M')} from the run records under "
         f"<code>{_esc(runs_root)}</code>.</p>",
         "<h2 id='table'>Results</h2>",
-        "<p class='meta'>Mean ± std over seeds of the final diagnostics; the best of our rows per "
+        f"<p class='meta'>{_esc(LEGEND)} The best of our rows per "
         "dataset in bold (most modes, highest HQ, lowest KL); published rows with a matching protocol "
         f"in italics. Tables: {' · '.join(links)}.</p>",
         table_html(display_table(runs)),

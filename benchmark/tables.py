@@ -1,7 +1,10 @@
-"""Comparison tables built only from run records on disk (``summary.json`` files), with pandas.
+"""Comparison tables built only from run records on disk (``summary.json`` and ``metrics.jsonl``).
 
-One row per (dataset, variant[-tag]): mean ± std over seeds of the final diagnostics, the number of
-seeds and how many diverged or failed. Published rows (same protocol) are printed beside ours.
+One row per (dataset, variant[-tag]): each coverage metric at the final step and as the mean of each
+run's last 5 evaluations (mode hopping makes one final snapshot a lottery), as the mean over seeds
+with its 95 % t interval (:mod:`benchmark.stats`), the number of seeds and how many diverged or
+failed. Published rows (same protocol) are printed beside ours, and our cells whose interval contains
+the published value are marked.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import pandas as pd
 
 from baselines.atomic import write_text
 
+from .hooks import read_metrics
 from .published import OTHER, PUBLISHED
+from .stats import t_interval
 
 METRICS = [  # (summary key, column title, scale)
     ("modes_captured", "modes", 1.0),
@@ -23,6 +28,20 @@ METRICS = [  # (summary key, column title, scale)
     ("kl_gen_true_distance", "KL(gen||true)", 1.0),
     ("kl_true_gen_distance", "KL(true||gen)", 1.0),
 ]
+LAST = 5  # evaluations averaged for the "last 5" columns
+LAST_METRICS = METRICS[:2]  # (modes, HQ) are reported both ways
+MARK = "✓"
+LEGEND = (
+    f"Cells: mean over seeds [95 % t interval over seeds, clipped to the metric's range]; 'last {LAST}': "
+    f"each run's mean over its last {LAST} evaluations; {MARK}: the published value lies inside our "
+    "interval; (n=k): only k seeds have a value."
+)
+
+
+def last_evals(history: list[dict], key: str, k: int = LAST) -> float:
+    """Mean of ``eval/KEY`` over the last ``k`` evaluation records (fewer if the run has fewer)."""
+    values = [r[f"eval/{key}"] for r in history if f"eval/{key}" in r and r[f"eval/{key}"] is not None]
+    return float(np.mean(values[-k:])) if values else np.nan
 
 
 def load_runs(root: Path) -> pd.DataFrame:
@@ -34,20 +53,29 @@ def load_runs(root: Path) -> pd.DataFrame:
         row["variant"] = row["variant"] + (f"-{row['tag']}" if row.get("tag") else "")
         for key, _, _ in METRICS:
             row[key] = (s.get("metrics") or {}).get(key, np.nan)
+        history = read_metrics(path.parent / "metrics.jsonl")
+        for key, _, _ in LAST_METRICS:
+            row[f"{key}_last{LAST}"] = last_evals(history, key)
         row["modes_total"] = (s.get("metrics") or {}).get("modes_total", np.nan)
         row["failure_events"] = len(s.get("failure_events") or [])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _pm(values: pd.Series, scale: float, digits: int) -> str:
-    """mean ± std (sample std); when some seeds have no value (a KL with no high-quality sample),
-    the count of seeds that have one is shown, e.g. ``(n=1)``."""
-    v = values.dropna().astype(float) * scale
-    if v.empty:
+def _ci(
+    values: pd.Series, scale: float, digits: int, upper: float = np.inf, published: float | None = None, unit: str = ""
+) -> str:
+    """``mean [lo, hi]`` over seeds (95 % t, clipped to [0, upper]), marked when ``published`` lies
+    inside; one seed shows its value alone; ``(n=k)`` when only k of the seeds have a value (a KL
+    with no high-quality sample)."""
+    iv = t_interval(values.astype(float) * scale, lower=0.0, upper=upper)
+    if iv is None:
         return "–"
-    text = f"{v.iloc[0]:.{digits}f}" if len(v) == 1 else f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
-    return text if len(v) == len(values) else f"{text} (n={len(v)})"
+    f = f".{digits}f"
+    text = (f"{iv.mean:{f}}" if iv.n == 1 else f"{iv.mean:{f}} [{iv.lo:{f}}, {iv.hi:{f}}]") + unit
+    if published is not None and iv.contains(published):
+        text += f" {MARK}"
+    return text if iv.n == len(values) else f"{text} (n={iv.n})"
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -56,8 +84,13 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     ok = runs[runs["status"] == "ok"]
     grouped = ok.groupby(["dataset", "variant"])
-    out = grouped[[k for k, _, _ in METRICS]].agg(["mean", "std"])
+    keys = [k for k, _, _ in METRICS] + [f"{k}_last{LAST}" for k, _, _ in LAST_METRICS]
+    out = grouped[keys].agg(["mean", "std"])
     out.columns = [f"{a}_{b}" for a, b in out.columns]
+    for key in keys:  # the 95 % t interval the displayed tables show (not clipped here)
+        ivs = grouped[key].agg(lambda v: t_interval(v))
+        out[f"{key}_ci_lo"] = ivs.map(lambda iv: iv.lo if iv else np.nan)
+        out[f"{key}_ci_hi"] = ivs.map(lambda iv: iv.hi if iv else np.nan)
     counts = runs.groupby(["dataset", "variant"]).agg(
         seeds=("seed", "count"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
@@ -71,7 +104,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def display_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Human-readable table (strings, mean ± std) with published rows beside ours."""
+    """Human-readable table (strings: mean [95 % t interval], final and last 5) with published rows
+    beside ours."""
     rows = []
     if runs.empty:
         return pd.DataFrame()
@@ -83,9 +117,16 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
         ok = grp[grp["status"] == "ok"]
         total = grp["modes_total"].max()
         row = {"dataset": dataset, "variant": variant, "source": f"ours ({int(grp['iters'].max())} it)"}
-        row["modes"] = _pm(ok["modes_captured"], 1.0, 1) + (f" / {total:.0f}" if total == total else "")
-        for key, title, scale in METRICS[1:]:
-            row[title] = _pm(ok[key], scale, 1 if scale == 100.0 else 3)
+        pub = PUBLISHED.get((dataset, variant))
+        top = {"modes": total if total == total else np.inf, "HQ %": 100.0}
+        suffix = f" / {total:.0f}" if total == total else ""
+        for key, title, scale in METRICS:
+            digits = 1 if title in top else 3
+            target = {"modes": pub[0], "HQ %": pub[1]}.get(title) if pub else None
+            unit = suffix if title == "modes" else ""
+            row[title] = _ci(ok[key], scale, digits, top.get(title, np.inf), target, unit)
+            if title in top:
+                row[f"{title}, last {LAST}"] = _ci(ok[f"{key}_last{LAST}"], scale, digits, top[title], target, unit)
         row["seeds ok/div/fail"] = (
             f"{len(ok)}/{int((grp['status'] == 'diverged').sum())}/{int((grp['status'] == 'failed').sum())}"
         )
@@ -103,9 +144,9 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
 def _published_row(dataset: str, variant: str, numbers: tuple, total: float) -> dict[str, str]:
     modes, hq, kl, source = numbers
     row = {"dataset": dataset, "variant": variant, "source": f"published, {source}"}
-    row["modes"] = f"{modes:g} / {total:.0f}"
+    row["modes"] = row[f"modes, last {LAST}"] = f"{modes:g} / {total:.0f}"
     if hq is not None:
-        row["HQ %"] = f"{hq:g}"
+        row["HQ %"] = row[f"HQ %, last {LAST}"] = f"{hq:g}"
     if kl is not None:
         row["KL(gen||true)"] = f"{kl:g}"
     return row
@@ -116,7 +157,14 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 # Columns where the best of our rows is set in bold: title -> True where higher is better.
-BEST_COLUMNS = {"modes": True, "HQ %": True, "KL(gen||true)": False, "KL(true||gen)": False}
+BEST_COLUMNS = {
+    "modes": True,
+    f"modes, last {LAST}": True,
+    "HQ %": True,
+    f"HQ %, last {LAST}": True,
+    "KL(gen||true)": False,
+    "KL(true||gen)": False,
+}
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -144,7 +192,7 @@ def best_cells(table: pd.DataFrame) -> set[tuple[int, str]]:
     return best
 
 
-def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std over seeds") -> str:
+def to_latex(table: pd.DataFrame, caption: str = LEGEND) -> str:
     """A booktabs table (no jinja2 needed): the best of our rows per dataset in bold, a rule between
     datasets, each dataset named once."""
 
@@ -152,7 +200,7 @@ def to_latex(table: pd.DataFrame, caption: str = "Mode coverage, mean ± std ove
         s = str(x)
         for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
             s = s.replace(a, b)
-        return s.replace("±", r"$\pm$").replace("||", r"$\|$")
+        return s.replace("±", r"$\pm$").replace("||", r"$\|$").replace(MARK, r"$\checkmark$")
 
     cols = list(table.columns)
     bold = best_cells(table)
@@ -189,7 +237,7 @@ def render(root: Path, fmt: str) -> str:
     if fmt == "csv":
         return summarize(runs).to_csv(index=False)
     table = display_table(runs)
-    return to_markdown(table) if fmt == "md" else to_latex(table)
+    return to_markdown(table) + f"\n{LEGEND}\n" if fmt == "md" else to_latex(table, caption=LEGEND)
 
 
 def write_tables(root: Path, out_dir: Path, stem: str = "results") -> list[Path]:

@@ -65,7 +65,8 @@ def test_latex_is_booktabs_with_the_best_of_ours_in_bold(tmp_path):
     assert rows["unrolled|ours"] == {"modes", "KL(gen||true)"}  # 7.5 of 8 modes, lowest KL
     assert rows["wgan|ours"] == {"HQ %"}  # 95 % HQ (one ok seed) beats 90 %
     assert not rows["gan|publ"] and not rows["unrolled|publ"]  # published rows are never bold
-    assert r"\textbf{7.5 $\pm$ 0.7 / 8}" in tex
+    # unrolled: 7 and 8 modes, t(0.975, 1) = 12.71, clipped at 8; published 7.6 inside: marked
+    assert r"\textbf{7.5 [1.1, 8.0] / 8 $\checkmark$}" in tex
 
 
 def test_coverage_matrix_from_eval_captured(tmp_path):
@@ -116,7 +117,7 @@ def test_html_report_links_only_files_inside_its_folder(tmp_path):
         assert not link.startswith(("/", "file:", "http")) and (Path(moved) / link).is_file(), link
     assert {"tables/tiny.md", "tables/tiny.csv", "tables/tiny.tex"} <= set(page.hrefs)
     assert "diverged at step 30" in text and "D loss near zero from step 20" in text
-    assert "<b>7.5 ± 0.7 / 8</b>" in text and "published, VEEGAN" in text
+    assert "<b>7.5 [1.1, 8.0] / 8 ✓</b>" in text and "published, VEEGAN" in text
 
 
 def test_cli_report(tmp_path, capsys):

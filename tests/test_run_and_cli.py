@@ -107,14 +107,17 @@ def _fake_summary(root, dataset, variant, seed, modes, hq, status="ok"):
             "kl_true_gen_distance": 1.0,
         }
     (folder / "summary.json").write_text(json.dumps(s))
+    return folder
 
 
-def test_table_mean_and_std_over_seeds(tmp_path):
+def test_table_mean_and_t_interval_over_seeds(tmp_path):
     for seed, (modes, hq) in enumerate([(1, 0.9), (3, 0.8), (5, 0.7)]):
         _fake_summary(tmp_path, "ring8", "gan", seed, modes, hq)
     _fake_summary(tmp_path, "ring8", "gan", 3, 0, 0, status="diverged")
     md = tables.render(tmp_path, "md")
-    assert "3.0 ± 2.0 / 8" in md and "80.0 ± 10.0" in md and "3/1/0" in md
+    # modes 1, 3, 5: mean 3, half-width t(0.975, 2) * 2 / sqrt(3) = 4.97, clipped at 0; HQ 90, 80, 70:
+    # 80 +- 24.8, clipped at 100. Both intervals contain the published 1 mode and 99.3 %: marked.
+    assert "3.0 [0.0, 8.0] / 8 ✓" in md and "80.0 [55.2, 100.0] ✓" in md and "3/1/0" in md
     assert "published, VEEGAN" in md  # the protocol's published row beside ours
     csv = tables.summarize(tables.load_runs(tmp_path))
     row = csv.iloc[0]
@@ -123,7 +126,25 @@ def test_table_mean_and_std_over_seeds(tmp_path):
     )
     assert row["seeds"] == 4 and row["diverged"] == 1
     tex = tables.render(tmp_path, "tex")
-    assert r"\toprule" in tex and r"$\pm$" in tex
+    assert r"\toprule" in tex and r"[55.2, 100.0] $\checkmark$" in tex
+    assert row["high_quality_score_ci_hi"] == pytest.approx(0.8 + 4.302653 * 0.1 / 3**0.5, abs=1e-5)
+
+
+def test_table_last_five_evaluations_and_marks_only_when_inside(tmp_path):
+    # Two seeds whose evaluations hop: the last 5 of 1..7 modes average 5, of 3..9 (capped) 7; their
+    # finals are 8 and 2. HQ stays far below the published 99.3 %, so only the modes are marked.
+    for seed, (final, evals) in enumerate([(8, range(1, 8)), (2, range(3, 10))]):
+        folder = _fake_summary(tmp_path, "ring8", "gan", seed, final, 0.1)
+        lines = [{"step": 100 * i, "eval/modes_captured": m, "eval/high_quality_score": 0.1} for i, m in enumerate(evals)]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines) + "{torn")
+    runs = tables.load_runs(tmp_path)
+    assert sorted(runs["modes_captured_last5"]) == [5.0, 7.0]
+    table = tables.display_table(runs)
+    ours = table[table["source"].str.startswith("ours")].iloc[0]
+    assert ours["modes, last 5"].startswith("6.0 [0.0, 8.0] / 8 ✓")  # 6 +- 12.7
+    assert ours["HQ %"] == "10.0 [10.0, 10.0]" and ours["HQ %, last 5"] == "10.0 [10.0, 10.0]"
+    published = table[table["source"].str.startswith("published")].iloc[0]
+    assert published["modes, last 5"] == "1 / 8" and published["HQ %"] == "99.3"
 
 
 def test_cli_run_then_table(tmp_path, tiny_train, capsys):
