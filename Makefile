@@ -11,7 +11,7 @@ ITERS   ?=
 BACKEND ?= local
 ADDRESS ?=
 
-.PHONY: setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
+.PHONY: recorded tables setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
 	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf clean
 
 setup: $(STAMP)
@@ -71,6 +71,18 @@ benchmark-stacked-mnist-paper: setup
 
 benchmark-mixtures-full: setup
 	$(BIN)/mcbench suite mixtures-full --jobs $(JOBS) --out results/runs/mixtures-full --tables results/tables
+
+# Recorded suites (records = true; results/records/SUITE is kept in git). `make recorded` runs what
+# is not recorded yet, recording each run as it finishes (commit results/records as they land);
+# `make tables` rebuilds the tables, the learning curves and the report from the records alone.
+SUITE ?= veegan-protocol
+recorded: setup
+	$(BIN)/mcbench suite $(SUITE) --jobs $(JOBS) --tables results/tables
+
+tables: setup
+	for f in md csv tex; do $(BIN)/mcbench table results/records/$(SUITE) --format $$f --out results/tables/$(SUITE).$$f || exit 1; done
+	$(BIN)/mcbench table results/records/$(SUITE) --curves results/figures/$(SUITE) > /dev/null
+	$(BIN)/mcbench report results/records/$(SUITE) --name $(SUITE) --tables results/tables
 
 perf: setup
 	$(BIN)/python -m benchmark.perf --iters 1000 --rounds 5 --threads 1 --out results/perf.json

@@ -13,6 +13,7 @@ from baselines.config import TrainConfig, parse_scalar
 from baselines.errors import ConfigError
 
 from . import datasets
+from .records import RECORDS_ROOT, finished_runs, sync
 
 NET_FLAGS = {  # -> TrainConfig.net fields
     "hidden": int,
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
     p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
     p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.add_argument("--curves", type=Path, help="also draw learning_curves_DATASET.png into this folder")
 
     sub.add_parser("list", help="datasets, variants, diagnostics and suites that exist")
 
@@ -149,6 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_flags(p)
     p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")
+    p.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="keep finished runs here, skip those already kept, build tables from them "
+        "(default results/records/NAME for suites with records = true)",
+    )
+
+    p = sub.add_parser(
+        "records", help="copy finished runs (not checkpoints) into a records folder kept in git"
+    )
+    p.add_argument("dir", type=Path, help="runs folder, e.g. results/runs/NAME")
+    p.add_argument("--into", type=Path, required=True, help="records folder, e.g. results/records/NAME")
 
     p = sub.add_parser("report", help="static HTML report of the runs under DIR: tables, plots, status")
     p.add_argument("dir", type=Path)
@@ -226,6 +241,11 @@ def _cmd_table(args: argparse.Namespace) -> int:
         write_text(args.out, text)
     else:
         print(text, end="")
+    if args.curves:
+        from .curves import learning_curve_plots
+
+        for path in learning_curve_plots(args.dir, args.curves).values():
+            print(f"written: {path}", file=sys.stderr)
     return 0
 
 
@@ -269,18 +289,35 @@ def _cmd_suite(args: argparse.Namespace) -> int:
     suite = load_suite(args.name, overrides, data_override=_data_options(args))
     out = args.out or Path("results/runs") / suite.name
     tables = args.tables or Path("results/tables")
+    records = args.records or (RECORDS_ROOT / suite.name if suite.records else None)
     results = run_suite(
-        suite, out, jobs=args.jobs, threads=args.threads, backend=args.backend, address=args.address
+        suite,
+        out,
+        jobs=args.jobs,
+        threads=args.threads,
+        backend=args.backend,
+        address=args.address,
+        records=records,
     )
-    paths = write_tables(out, tables, stem=suite.name)
+    source = records if records is not None else out  # what the tables and report are built from
+    paths = write_tables(source, tables, stem=suite.name)
     bad = [r for r in results if r.get("status") != "ok"]
     print(f"{len(results) - len(bad)}/{len(results)} runs ok; tables: {', '.join(map(str, paths))}")
     for r in bad:
         print(f"  {r['dataset']}/{r['variant']}/seed{r['seed']}: {r['status']} {r.get('error', '')}")
     from .report import write_report
 
-    report = write_report(out, tables, args.report or tables.parent / "reports" / suite.name, suite.name)
+    report = write_report(source, tables, args.report or tables.parent / "reports" / suite.name, suite.name)
     print(f"report: {report}")
+    return 0
+
+
+def _cmd_records(args: argparse.Namespace) -> int:
+    if not args.dir.is_dir():
+        raise ConfigError(f"{args.dir} is not a folder")
+    written = sync(args.dir, args.into)
+    total = len(finished_runs(args.dir))
+    print(f"{len(written)} of {total} finished runs recorded or updated in {args.into}")
     return 0
 
 
@@ -352,6 +389,7 @@ COMMANDS = {
     "suite": _cmd_suite,
     "classifiers": _cmd_classifiers,
     "report": _cmd_report,
+    "records": _cmd_records,
     "regress": _cmd_regress,
     "diagnose": _cmd_diagnose,
 }

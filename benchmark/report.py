@@ -23,6 +23,7 @@ import pandas as pd
 from baselines.atomic import write_text
 
 from . import plots
+from .curves import BAND_TITLE, learning_curve_plots
 from .hooks import read_metrics
 from .tables import LEGEND, best_cells, display_table, load_runs, render
 
@@ -203,6 +204,20 @@ nav a { margin-right: 0.8em; } .cell { margin-bottom: 1.5em; }
 """
 
 
+def _curves_html(runs_root: Path, out_dir: Path) -> list[str]:
+    """The learning-curve figures (every variant of a dataset on one figure), when runs evaluated."""
+    figures = learning_curve_plots(runs_root, out_dir / "curves")
+    if not figures:
+        return []
+    parts = [
+        "<h2 id='curves'>Learning curves</h2>",
+        f"<p class='meta'>Modes captured and high-quality % at every evaluation ({BAND_TITLE}).</p>",
+    ]
+    for dataset, path in figures.items():
+        parts.append(_figure(path.relative_to(out_dir).as_posix(), f"{dataset}: every variant"))
+    return parts
+
+
 def write_report(runs_root: Path, tables_dir: Path | None, out_dir: Path, suite_name: str) -> Path:
     """Write ``out_dir/index.html`` (and its images and tables) for the runs under ``runs_root``;
     the suite's tables are copied from ``tables_dir/<suite_name>.{md,csv,tex}`` where they exist and
@@ -248,6 +263,7 @@ def write_report(runs_root: Path, tables_dir: Path | None, out_dir: Path, suite_
         "dataset in bold (most modes, highest HQ, lowest KL); published rows with a matching protocol "
         f"in italics. Tables: {' · '.join(links)}.</p>",
         table_html(display_table(runs)),
+        *_curves_html(runs_root, out_dir),
         "<nav><h2>Runs</h2>",
     ]
     for dataset, group in by_dataset.items():

@@ -113,7 +113,7 @@ def _with_new_defaults(old: Any, new: Any, defaults: Any) -> Any:
     return out
 
 
-def _matching_config(path: Path, config: dict[str, Any]) -> None:
+def check_matching_config(path: Path, config: dict[str, Any]) -> None:
     if path.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
         new = json.loads(json.dumps(config))
@@ -131,7 +131,7 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
     config = resolve(spec)
     folder = spec.folder(root)
     summary_path = folder / "summary.json"
-    _matching_config(folder / "config.json", config)
+    check_matching_config(folder / "config.json", config)
     if summary_path.exists():
         return json.loads(summary_path.read_text(encoding="utf-8"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ A suite file is a short override file: ``datasets``, ``variants``, ``seeds``, a 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import sys
@@ -24,7 +25,8 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 
 from . import datasets
-from .run import RunSpec, resolve, run
+from .records import is_recorded, record
+from .run import RunSpec, check_matching_config, resolve, run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +34,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SUITES_DIR = Path(__file__).parent / "suites"
-_TOP_KEYS = {"description", "datasets", "variants", "seeds", "train", "options", "data"}
+_TOP_KEYS = {"description", "datasets", "variants", "seeds", "train", "options", "data", "records"}
 _DATA_KEYS = ("mnist_root", "download", "cache_dir", "frame_rate", "image_size")
 BACKENDS = ("local", "ray")
 
@@ -63,6 +65,7 @@ class Suite:
     name: str
     description: str
     specs: list[RunSpec] = field(default_factory=list)
+    records: bool = False  # finished runs are kept under results/records/NAME (benchmark.records)
 
 
 def suite_names() -> list[str]:
@@ -119,6 +122,8 @@ def _check_names(path: Path, text: str, data: dict[str, Any]) -> None:
             if v not in valid and not (key == "datasets" and datasets.is_image(v)):
                 choices = ", ".join(valid) + (", frames:PATH" if key == "datasets" else "")
                 raise ConfigError(f"{path}:{_line_of(text, key)}: unknown {key[:-1]} {v!r}; valid: {choices}")
+    if not isinstance(data.get("records", False), bool):
+        raise ConfigError(f"{path}:{_line_of(text, 'records')}: records must be true or false")
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not all(type(s) is int for s in seeds):
         raise ConfigError(f"{path}:{_line_of(text, 'seeds')}: seeds must be a list of integers")
@@ -170,7 +175,7 @@ def load_suite(
         except ConfigError as exc:
             section = "data" if data_options and "option" in str(exc) else "train"
             raise ConfigError(f"{path}:{_line_of(text, section)}: {exc}") from None
-    return Suite(path.stem, data.get("description", ""), specs)
+    return Suite(path.stem, data.get("description", ""), specs, records=data.get("records", False))
 
 
 def run_cost(spec: RunSpec) -> float:
@@ -232,9 +237,15 @@ def run_suite(
     threads: int | None = None,
     backend: str = "local",
     address: str | None = None,
+    records: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every spec, seed-major and most expensive first within a seed; finished runs are skipped, interrupted ones resume,
-    failures are recorded and never stop the others. Returns the summaries in completion order.
+    """Run every spec, seed-major and most expensive first within a seed; finished runs are skipped,
+    interrupted ones resume, failures are recorded and never stop the others. Returns the summaries
+    (runs already recorded first, then in completion order).
+
+    ``records``: a records folder (:mod:`benchmark.records`): runs recorded there are not run again,
+    and each run that finishes ok or diverged is recorded there at once (a failed run is not: it is
+    a defect to fix, and runs again next time).
 
     ``local``: with ``jobs`` > 1 the runs go to that many processes, each with ``threads`` threads
     (default ``cpu_count // jobs``; oversubscribing cores makes PyTorch's CPU kernels spin and crawl).
@@ -245,12 +256,22 @@ def run_suite(
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    specs = by_cost(suite.specs)
-    bar = tqdm(total=len(specs), desc=f"suite {suite.name}", unit="run", disable=not progress)
     results: list[dict[str, Any]] = []
+    specs = by_cost(suite.specs)
+    if records is not None:
+        kept = [s for s in specs if is_recorded(s.folder(records))]
+        for s in kept:  # a record made under other settings is an error, never silently reused
+            check_matching_config(s.folder(records) / "config.json", resolve(s))
+        results += [
+            json.loads((s.folder(records) / "summary.json").read_text(encoding="utf-8")) for s in kept
+        ]
+        specs = [s for s in specs if s not in kept]
+    bar = tqdm(total=len(specs), desc=f"suite {suite.name}", unit="run", disable=not progress)
 
     def done(spec: RunSpec, result: dict[str, Any]) -> None:
         results.append(result)
+        if records is not None and result.get("status") in ("ok", "diverged"):
+            record(spec.folder(root), spec.folder(records))
         bar.set_postfix_str(f"{spec.dataset}/{spec.variant}/seed{spec.seed}")
         bar.update()
 

@@ -63,7 +63,12 @@ def load_runs(root: Path) -> pd.DataFrame:
 
 
 def _ci(
-    values: pd.Series, scale: float, digits: int, upper: float = np.inf, published: float | None = None, unit: str = ""
+    values: pd.Series,
+    scale: float,
+    digits: int,
+    upper: float = np.inf,
+    published: float | None = None,
+    unit: str = "",
 ) -> str:
     """``mean [lo, hi]`` over seeds (95 % t, clipped to [0, upper]), marked when ``published`` lies
     inside; one seed shows its value alone; ``(n=k)`` when only k of the seeds have a value (a KL
@@ -126,7 +131,9 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
             unit = suffix if title == "modes" else ""
             row[title] = _ci(ok[key], scale, digits, top.get(title, np.inf), target, unit)
             if title in top:
-                row[f"{title}, last {LAST}"] = _ci(ok[f"{key}_last{LAST}"], scale, digits, top[title], target, unit)
+                row[f"{title}, last {LAST}"] = _ci(
+                    ok[f"{key}_last{LAST}"], scale, digits, top[title], target, unit
+                )
         row["seeds ok/div/fail"] = (
             f"{len(ok)}/{int((grp['status'] == 'diverged').sum())}/{int((grp['status'] == 'failed').sum())}"
         )

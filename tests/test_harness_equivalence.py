@@ -44,7 +44,9 @@ def _harness(tmp_path, iters, seed):
     """The suite's path (benchmark/run.py): seeded init, registry build, Trainer with eval hooks.
     Trains to iters // 2, then a fresh process-like Trainer resumes from the checkpoint."""
     data = get_dataset("ring8")
-    cfg = TrainConfig(iters=iters // 2, eval_every=50, log_every=25, ckpt_every=iters // 2, seed=seed, device="cpu")
+    cfg = TrainConfig(
+        iters=iters // 2, eval_every=50, log_every=25, ckpt_every=iters // 2, seed=seed, device="cpu"
+    )
 
     def trainer(cfg):
         torch.manual_seed(seed)

@@ -131,3 +131,17 @@ def test_cli_report(tmp_path, capsys):
 def test_coverage_plot_with_no_evaluations_still_draws(tmp_path, n):
     plots.coverage_plot([[{"step": 1, "d_loss": 1.0}]], n, tmp_path / "c.png")
     assert (tmp_path / "c.png").exists()
+
+
+def test_report_shows_learning_curves_of_runs_that_evaluated(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "report"
+    for seed in (0, 1):
+        folder = _record(runs, "ring8", "pacgan", seed, 8, 0.9)
+        lines = [
+            {"step": s, "eval/modes_captured": s // 10, "eval/high_quality_score": 0.5} for s in (10, 20)
+        ]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    page = _Page()
+    page.feed(write_report(runs, None, out, "curves").read_text())
+    assert "curves/learning_curves_ring8.png" in page.srcs
+    assert (out / "curves/learning_curves_ring8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

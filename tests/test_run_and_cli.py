@@ -135,7 +135,10 @@ def test_table_last_five_evaluations_and_marks_only_when_inside(tmp_path):
     # finals are 8 and 2. HQ stays far below the published 99.3 %, so only the modes are marked.
     for seed, (final, evals) in enumerate([(8, range(1, 8)), (2, range(3, 10))]):
         folder = _fake_summary(tmp_path, "ring8", "gan", seed, final, 0.1)
-        lines = [{"step": 100 * i, "eval/modes_captured": m, "eval/high_quality_score": 0.1} for i, m in enumerate(evals)]
+        lines = [
+            {"step": 100 * i, "eval/modes_captured": m, "eval/high_quality_score": 0.1}
+            for i, m in enumerate(evals)
+        ]
         (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines) + "{torn")
     runs = tables.load_runs(tmp_path)
     assert sorted(runs["modes_captured_last5"]) == [5.0, 7.0]
@@ -176,6 +179,9 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
     assert json.loads((folder / "config.json").read_text())["variant_options"]["loss"] == "minimax"
     assert cli.main(["table", str(tmp_path), "--format", "csv"]) == 0
     assert "bimodal-temperature,gan" in capsys.readouterr().out
+    assert cli.main(["table", str(tmp_path), "--curves", str(tmp_path / "fig")]) == 0
+    assert "learning_curves_bimodal-temperature.png" in capsys.readouterr().err
+    assert (tmp_path / "fig" / "learning_curves_bimodal-temperature.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,11 @@ def test_three_seeds_known_interval():
 
 def test_clipped_to_range_and_nan_dropped():
     iv = t_interval([7.0, 8.0, 8.0, float("nan")], lower=0, upper=8)
-    assert iv.n == 3 and iv.hi == 8.0 and iv.lo == pytest.approx(7.6667 - 4.302653 * 0.57735 / math.sqrt(3), abs=1e-4)
+    assert (
+        iv.n == 3
+        and iv.hi == 8.0
+        and iv.lo == pytest.approx(7.6667 - 4.302653 * 0.57735 / math.sqrt(3), abs=1e-4)
+    )
 
 
 def test_one_seed_has_no_interval_and_none_when_empty():

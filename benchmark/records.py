@@ -1,0 +1,69 @@
+"""Run records that outlive the machine: the small part of every finished run, kept in git.
+
+``results/runs/`` (ignored by git) holds everything a run writes, checkpoints included. A recorded
+suite (``records = true`` in its TOML, or ``mcbench suite --records DIR``) also copies each finished
+run's ``config.json``, ``summary.json``, ``metrics.jsonl`` and ``samples.npy`` into
+``results/records/SUITE/`` (tracked), with the same layout, as soon as the run finishes; a later
+invocation, on this machine or a fresh one, skips every run already recorded, and the suite's tables
+and report are built from the records. ``mcbench records RUNS --into DIR`` copies finished runs made
+elsewhere (a worktree, a cluster's scratch) into a records folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from baselines.atomic import atomic_write
+
+RECORDS_ROOT = Path("results/records")
+RECORD_FILES = ("config.json", "summary.json", "metrics.jsonl", "samples.npy")
+REQUIRED = ("config.json", "summary.json")
+
+
+def finished_runs(runs_root: Path) -> list[Path]:
+    """Run folders under ``runs_root`` that have a ``summary.json`` (finished: ok, diverged or failed)."""
+    return sorted(p.parent for p in Path(runs_root).rglob("summary.json"))
+
+
+def is_recorded(folder: Path) -> bool:
+    """True when a record folder holds a parseable summary (its last file, written after the rest)."""
+    path = Path(folder) / "summary.json"
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    return True
+
+
+def record(run_folder: Path, record_folder: Path) -> bool:
+    """Copy one finished run's record files (those present) into ``record_folder``, each atomically and
+    ``summary.json`` last, so a copy killed half-way is never taken for a record. Returns True if
+    anything was written (False when the record is already identical)."""
+    run_folder, record_folder = Path(run_folder), Path(record_folder)
+    missing = [name for name in REQUIRED if not (run_folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_folder} is not a finished run (no {', '.join(missing)})")
+    changed = False
+    for name in (*[n for n in RECORD_FILES if n != "summary.json"], "summary.json"):
+        source, target = run_folder / name, record_folder / name
+        if not source.exists():
+            continue
+        data = source.read_bytes()
+        if target.exists() and target.read_bytes() == data:
+            continue
+        atomic_write(target, lambda f, data=data: f.write(data), binary=True)
+        changed = True
+    return changed
+
+
+def sync(runs_root: Path, records_root: Path) -> list[Path]:
+    """Record every finished run under ``runs_root`` into ``records_root`` (same relative layout);
+    returns the record folders that were written or changed."""
+    runs_root, records_root = Path(runs_root), Path(records_root)
+    written = []
+    for folder in finished_runs(runs_root):
+        target = records_root / folder.relative_to(runs_root)
+        if record(folder, target):
+            written.append(target)
+    return written
