@@ -86,3 +86,21 @@ def test_frechet_and_kid_rise_as_modes_are_dropped():
     fd = [frechet_distance(real, f)["frechet_distance"] for f in fakes]
     kid = [kernel_distance(real, f, kid_subsets=5, kid_subset_size=200)["kid_mean"] for f in fakes]
     assert fd[0] < fd[1] < fd[2] and kid[0] < kid[1] < kid[2]
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25", "bimodal-temperature", "bimodal-temperature-imbalanced"])
+def test_matches_prdc_package_on_every_shipped_mixture(name):
+    # Tight clusters far from the origin (ring8: sigma 0.01 at radius 1) are where float32 distances
+    # expanded as |a|^2 + |b|^2 - 2ab lose the neighbour radii; two independent 2,500-sample sets.
+    prdc_pkg = pytest.importorskip("prdc")
+    from benchmark.datasets import get_dataset
+
+    data = get_dataset(name)
+    gen = torch.Generator().manual_seed(0)
+    real, fake = (data.sample(2500, gen).numpy() for _ in range(2))
+    ours = prdc(real, fake)
+    ref3, ref5 = prdc_pkg.compute_prdc(real, fake, 3), prdc_pkg.compute_prdc(real, fake, 5)
+    for key, ref in (("precision_score", ref3["precision"]), ("recall_score", ref3["recall"])):
+        assert abs(ours[key] - ref) <= 1e-6, (key, ours[key], ref)
+    for key, ref in (("density", ref5["density"]), ("coverage_score", ref5["coverage"])):
+        assert abs(ours[key] - ref) <= 1e-6, (key, ours[key], ref)
