@@ -26,6 +26,7 @@ from baselines.config import TrainConfig
 from baselines.trainer import Trainer
 from benchmark.datasets import get_dataset
 from benchmark.hooks import CoverageEval, JsonlLog
+from benchmark.scoring import Scorer
 
 
 def plain_loop(iters: int, cfg: TrainConfig, seed: int) -> float:
@@ -57,7 +58,7 @@ def harness(iters: int, cfg: TrainConfig, seed: int, folder: Path) -> float:
     ds = get_dataset("ring8")
     torch.manual_seed(seed)
     v = registry.build("gan", ds.problem, cfg)
-    hooks = [CoverageEval(ds, cfg.eval_samples, seed), JsonlLog(folder / "metrics.jsonl")]
+    hooks = [CoverageEval(Scorer(ds), cfg.eval_samples, seed), JsonlLog(folder / "metrics.jsonl")]
     trainer = Trainer(v, ds, cfg, hooks=hooks, checkpoint=folder / "checkpoint.pt")
     start = time.perf_counter()
     trainer.fit()
