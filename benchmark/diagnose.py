@@ -425,8 +425,9 @@ def diagnose(
         try:
             true_modes = _classifier_modes(data, real_s, fake_s, scorer)
             classifier = scorer.classifier
-        except ClassifierTooWeakError as exc:
-            notes.append(f"mode coverage and the classifier space are empty: {exc}")
+        except ClassifierTooWeakError as exc:  # advise the option by both its names
+            advice = ClassifierTooWeakError(exc.accuracy, exc.min_accuracy, option="--min-accuracy (min_accuracy)")
+            notes.append(f"mode coverage and the classifier space are empty: {advice}")
 
     spaces, unavailable = _feature_spaces(real_s, fake_s, classifier, inception_weights, seed, notes)
     metrics: dict[str, dict[str, float]] = {}
@@ -502,12 +503,23 @@ def _clean(obj: Any) -> Any:
 
 
 def run_command(args: Any) -> int:
-    """``mcbench diagnose``: compute, write the JSON report atomically, print text or JSON."""
+    """``mcbench diagnose``: compute, print text or JSON, and write the JSON report atomically to
+    ``--out`` when given (nothing is written unasked)."""
     import json
 
     from baselines.atomic import write_json
 
-    report = diagnose(
+    if not 0.0 <= args.min_accuracy <= 1.0:
+        raise ValueError(f"--min-accuracy must be in [0, 1], got {args.min_accuracy}")
+    report = _report(args)
+    if args.out is not None:
+        write_json(args.out, report)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_text(report, args.out))
+    return 0
+
+
+def _report(args: Any) -> dict[str, Any]:
+    return diagnose(
         args.real,
         args.fake,
         dataset=args.dataset,
@@ -521,10 +533,8 @@ def run_command(args: Any) -> int:
         max_samples=args.max_samples,
         bins=args.bins,
         d_loss_kind=args.d_loss_kind,
+        min_accuracy=args.min_accuracy or None,
     )
-    write_json(args.out, report)
-    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_text(report, args.out))
-    return 0
 
 
 def add_arguments(p: Any) -> None:
@@ -540,7 +550,13 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--log", type=Path, default=None, help="training history: CSV or JSONL of per-step losses")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the text")
     p.add_argument(
-        "--out", type=Path, default=Path("diagnose-report.json"), help="where the JSON report goes"
+        "--out", type=Path, default=None, help="also write the JSON report to this file (default: none)"
+    )
+    p.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=0.95,
+        help="refuse image coverage when the mode classifier's held-out accuracy is below this (0: never)",
     )
     p.add_argument("--z-dim", type=int, default=None, help="latent size of a TorchScript generator")
     p.add_argument(

@@ -308,7 +308,9 @@ class ToyClassifier(nn.Module):
         return 10 * self.features(x)
 
 
-def test_image_dataset_names_the_missing_mode_with_its_classifier(tmp_path, capsys, monkeypatch):
+def _toy_image_set(tmp_path, monkeypatch, accuracy=1.0):
+    """A 5-cluster 8x8 image dataset "toy" with a prototype classifier of the given held-out
+    accuracy; returns folders of real images and of fakes that miss cluster d."""
     from benchmark import classifiers, datasets
     from benchmark.image_data import ImageDataset
 
@@ -325,15 +327,47 @@ def test_image_dataset_names_the_missing_mode_with_its_classifier(tmp_path, caps
         mode_names=("a", "b", "c", "d", "e"),
         source="test",
     )
+    classifier = ToyClassifier(prototypes)
+    classifier.held_out_accuracy = accuracy
     monkeypatch.setattr(datasets, "get_dataset", lambda name, **options: toy)
-    monkeypatch.setattr(classifiers, "classifier_for", lambda *args, **kwargs: ToyClassifier(prototypes))
-    real = write_clusters(tmp_path / "real", 300, 0)
-    fake = write_clusters(tmp_path / "fake", 300, 1, skip=3)
+    monkeypatch.setattr(classifiers, "classifier_for", lambda *args, **kwargs: classifier)
+    return write_clusters(tmp_path / "real", 300, 0), write_clusters(tmp_path / "fake", 300, 1, skip=3)
+
+
+def test_image_dataset_names_the_missing_mode_with_its_classifier(tmp_path, capsys, monkeypatch):
+    real, fake = _toy_image_set(tmp_path, monkeypatch)
     rc, report, _ = diagnose(capsys, tmp_path, "--real", real, "--fake", fake, "--dataset", "toy")
     assert rc == 0 and report["verdict"] == "partially collapsed"
     assert [m["name"] for m in report["modes"]["missing"]] == ["d"]
     assert report["primary_space"] == "classifier" and {"raw", "classifier"} <= set(report["metrics"])
     assert report["modes"]["numbers"]["modes_captured"] == 4
+
+
+def test_a_weak_classifier_names_the_option_the_command_accepts(tmp_path, capsys, monkeypatch):
+    real, fake = _toy_image_set(tmp_path, monkeypatch, accuracy=0.9)
+    rc, report, _ = diagnose(capsys, tmp_path, "--real", real, "--fake", fake, "--dataset", "toy")
+    assert rc == 0 and report["modes"]["kind"] == "bins"  # no classifier coverage: bins instead
+    note = next(n for n in report["notes"] if "below the required 0.9500" in n)
+    assert "--min-accuracy" in note
+    rc, report, _ = diagnose(
+        capsys, tmp_path, "--real", real, "--fake", fake, "--dataset", "toy", "--min-accuracy", "0.85"
+    )
+    assert rc == 0 and report["modes"]["numbers"]["modes_captured"] == 4  # the option is accepted
+    assert cli.main(["diagnose", "--fake", str(fake), "--min-accuracy", "2"]) == 2
+    assert "--min-accuracy must be in [0, 1], got 2.0" in capsys.readouterr().err
+
+
+def test_nothing_is_written_unless_asked(ring_files, capsys, monkeypatch):
+    cwd = ring_files / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    argv = ["diagnose", "--real", str(ring_files / "real.npy"), "--fake", str(ring_files / "fake.npy")]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("verdict: healthy") and "report:" not in text
+    assert list(cwd.iterdir()) == []
+    assert cli.main([*argv, "--out", "r.json"]) == 0 and (cwd / "r.json").is_file()
+    assert "report: r.json" in capsys.readouterr().out
 
 
 def test_large_images_from_one_distribution_are_healthy_in_the_projected_space(tmp_path, capsys):
