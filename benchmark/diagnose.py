@@ -426,7 +426,8 @@ def diagnose(
             true_modes = _classifier_modes(data, real_s, fake_s, scorer)
             classifier = scorer.classifier
         except ClassifierTooWeakError as exc:  # advise the option by both its names
-            advice = ClassifierTooWeakError(exc.accuracy, exc.min_accuracy, option="--min-accuracy (min_accuracy)")
+            option = "--min-accuracy (min_accuracy)"
+            advice = ClassifierTooWeakError(exc.accuracy, exc.min_accuracy, option=option)
             notes.append(f"mode coverage and the classifier space are empty: {advice}")
 
     spaces, unavailable = _feature_spaces(real_s, fake_s, classifier, inception_weights, seed, notes)
