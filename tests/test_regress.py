@@ -3,6 +3,8 @@ learn (learning rate zero) fails the gate and is named."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -76,7 +78,10 @@ def test_generator_learning_rate_zero_fails_the_gate_and_is_named(tmp_path, caps
     base = tmp_path / "baseline.json"
     common = ["--baseline", str(base), "--jobs", "1", "--threads", "1"]
     assert cli.main(["regress", "--suite", str(good), "--update", "--out", str(tmp_path / "a"), *common]) == 0
-    assert "baseline written" in capsys.readouterr().out
+    assert f"baseline written: {base} (4 runs, seeds [0, 1], 0 not ok)" in capsys.readouterr().out
+    cells = json.loads(base.read_text())["cells"]  # what was written, not only what was printed
+    assert set(cells) == {"bimodal-temperature/gan", "bimodal-temperature/cgan"}
+    assert cells["bimodal-temperature/cgan"]["metrics"]["modes_captured"]["n"] == 2
     assert cli.main(["regress", "--suite", str(broken), "--out", str(tmp_path / "b"), *common]) == 1
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("regression:")]
     # cgan finds both modes in 400 iterations; with a frozen generator it finds none
