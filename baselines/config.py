@@ -7,6 +7,8 @@ typo in a suite file or on the command line never silently falls back to a defau
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -34,8 +36,8 @@ class NetConfig:
     d_norm: Literal["auto", "batch", "layer", "none"] = "auto"
 
     def __post_init__(self) -> None:
-        if self.conv_width < 1:
-            raise ConfigError(f"net.conv_width must be >= 1, got {self.conv_width}")
+        for name in ("hidden", "g_layers", "d_layers", "conv_width"):
+            _at_least(f"net.{name}", getattr(self, name), 1)
 
 
 @dataclass
@@ -58,6 +60,30 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     net: NetConfig = field(default_factory=NetConfig)
+
+    def __post_init__(self) -> None:
+        # Checked where the settings are made (command line, suite file, Python), before any work.
+        for name in ("iters", "batch_size", "z_dim", "d_steps", "log_every", "eval_every", "eval_samples"):
+            _at_least(name, getattr(self, name), 1)
+        _at_least("ckpt_every", self.ckpt_every, 0)
+        for name in ("lr_d", "lr_g"):  # 0 is allowed: a frozen network (the gate's broken-mitigation test)
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} (--{name.replace('_', '-')}) must be finite and >= 0, got {value}")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
+            raise ConfigError(
+                f"device (--device) must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}"
+            )
+
+
+def _at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value < low:
+        flag = name.split(".")[-1].replace("_", "-")
+        raise ConfigError(f"{name} (--{flag}) must be >= {low}, got {value}")
 
 
 def _check_type(name: str, value: Any, annotation: Any) -> Any:

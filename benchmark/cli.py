@@ -285,7 +285,7 @@ def _cmd_suite(args: argparse.Namespace) -> int:
         require_ray()  # before any work: one line saying how to install it
     elif args.address:
         raise ConfigError("--address applies to --backend ray only")
-    overrides = {"iters": args.iters} if args.iters else {}
+    overrides = {"iters": args.iters} if args.iters is not None else {}
     suite = load_suite(args.name, overrides, data_override=_data_options(args))
     out = args.out or Path("results/runs") / suite.name
     tables = args.tables or Path("results/tables")

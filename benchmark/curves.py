@@ -8,7 +8,6 @@ seeds have it, and the band is drawn only where ``n >= 2`` (elsewhere ``lo == hi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from . import plots
 from .hooks import read_metrics
 from .plots import plt
+from .records import read_summary
 from .stats import t_interval
 
 METRICS = {  # name -> (metrics.jsonl key, scale, axis label)
@@ -51,8 +51,8 @@ def _runs(root: Path) -> Runs:
         if not evals:
             continue
         summary_path = folder / "summary.json"
-        if summary_path.exists():
-            s = json.loads(summary_path.read_text(encoding="utf-8"))
+        s = read_summary(summary_path) if summary_path.exists() else None
+        if s is not None:
             dataset, label = s["dataset"], s["variant"] + (f"-{s['tag']}" if s.get("tag") else "")
         else:  # still training: fall back on the folder layout
             dataset, label = folder.parent.parent.name, folder.parent.name
@@ -136,7 +136,7 @@ def mode_totals(root: Path) -> dict[str, int]:
     """dataset -> its number of modes, from the ``modes_total`` of the finished runs under ``root``."""
     out: dict[str, int] = {}
     for path in Path(root).rglob("summary.json"):
-        s = json.loads(path.read_text(encoding="utf-8"))
+        s = read_summary(path) or {}
         total = (s.get("metrics") or {}).get("modes_total")
         if total is not None:
             out[s["dataset"]] = max(out.get(s["dataset"], 0), int(total))

@@ -12,7 +12,9 @@ elsewhere (a worktree, a cluster's scratch) into a records folder.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from baselines.atomic import atomic_write
 
@@ -67,3 +69,20 @@ def sync(runs_root: Path, records_root: Path) -> list[Path]:
         if record(folder, target):
             written.append(target)
     return written
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """A run's ``summary.json`` as a dict, or None after one line on standard error naming the file
+    when it is torn or not a JSON object (so one bad record never stops a table or a report)."""
+    try:
+        s = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"mcbench: skipped {path}: unreadable ({type(exc).__name__})", file=sys.stderr)
+        return None
+    if not isinstance(s, dict) or not {"dataset", "variant"} <= set(s):
+        print(
+            f"mcbench: skipped {path}: not a run summary (an object with dataset and variant)",
+            file=sys.stderr,
+        )
+        return None
+    return s

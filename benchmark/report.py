@@ -25,6 +25,7 @@ from baselines.atomic import write_text
 from . import plots
 from .curves import BAND_TITLE, learning_curve_plots
 from .hooks import read_metrics
+from .records import read_summary
 from .tables import LEGEND, best_cells, display_table, load_runs, render
 
 TABLE_FORMATS = ("md", "csv", "tex")
@@ -46,7 +47,9 @@ def collect(runs_root: Path) -> tuple[list[Cell], int]:
     root = Path(runs_root)
     cells: dict[Path, Cell] = {}
     for path in sorted(root.rglob("summary.json")):
-        s = json.loads(path.read_text(encoding="utf-8"))
+        s = read_summary(path)
+        if s is None:
+            continue
         folder = path.parent
         rel = folder.parent.relative_to(root)
         variant = s["variant"] + (f"-{s['tag']}" if s.get("tag") else "")

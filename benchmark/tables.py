@@ -9,7 +9,6 @@ the published value are marked.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from baselines.atomic import write_text
 
 from .hooks import read_metrics
 from .published import OTHER, PUBLISHED
+from .records import read_summary
 from .stats import t_interval
 
 METRICS = [  # (summary key, column title, scale)
@@ -48,7 +48,9 @@ def load_runs(root: Path) -> pd.DataFrame:
     """Every ``summary.json`` under ``root`` as one row (metrics flattened)."""
     rows = []
     for path in sorted(Path(root).rglob("summary.json")):
-        s = json.loads(path.read_text(encoding="utf-8"))
+        s = read_summary(path)
+        if s is None:
+            continue
         row = {k: s.get(k) for k in ("dataset", "variant", "tag", "seed", "iters", "status", "wall_time_s")}
         row["variant"] = row["variant"] + (f"-{row['tag']}" if row.get("tag") else "")
         for key, _, _ in METRICS:

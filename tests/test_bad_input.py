@@ -1,0 +1,82 @@
+"""Bad input, tried as a new user would: one line naming the bad value, exit code 2, no traceback,
+and nothing written. In-process (cli.main), so the corpus stays fast."""
+
+import json
+
+import pytest
+
+from benchmark import cli
+
+RUN = ["run", "--dataset", "ring8", "--variant", "gan"]
+
+
+def _cases():
+    for flag, value, message in [
+        ("--iters", "0", "iters (--iters) must be >= 1, got 0"),
+        ("--iters", "-5", "iters (--iters) must be >= 1, got -5"),
+        ("--z-dim", "0", "z_dim (--z-dim) must be >= 1, got 0"),
+        ("--batch-size", "0", "batch_size (--batch-size) must be >= 1, got 0"),
+        ("--log-every", "0", "log_every (--log-every) must be >= 1, got 0"),
+        ("--eval-every", "0", "eval_every (--eval-every) must be >= 1, got 0"),
+        ("--d-steps", "0", "d_steps (--d-steps) must be >= 1, got 0"),
+        ("--ckpt-every", "-1", "ckpt_every (--ckpt-every) must be >= 0, got -1"),
+        ("--lr-d", "nan", "lr_d (--lr-d) must be finite and >= 0, got nan"),
+        ("--lr-g", "inf", "lr_g (--lr-g) must be finite and >= 0, got inf"),
+        ("--lr-g", "-0.1", "lr_g (--lr-g) must be finite and >= 0, got -0.1"),
+        ("--device", "bogus", "device (--device) must be auto, cpu, cuda, cuda:N or mps; got 'bogus'"),
+        ("--hidden", "0", "net.hidden (--hidden) must be >= 1, got 0"),
+        ("--g-layers", "0", "net.g_layers (--g-layers) must be >= 1, got 0"),
+        ("--d-layers", "-2", "net.d_layers (--d-layers) must be >= 1, got -2"),
+        ("--iters", "ten", "argument --iters: invalid int value: 'ten'"),
+        ("--eval-every", "7", "eval_every (7) must be a multiple of log_every"),
+    ]:
+        yield pytest.param([*RUN, flag, value], message, id=f"run {flag} {value}")
+    yield pytest.param([*RUN[:2], "ring9", "--variant", "gan"], "unknown dataset 'ring9'", id="run dataset")
+    yield pytest.param([*RUN[:4], "gann"], "invalid choice: 'gann'", id="run variant")
+    yield pytest.param([*RUN, "--set", "loss"], "--set expects KEY=VALUE, got 'loss'", id="run set")
+    yield pytest.param([*RUN, "--set", "los=x"], "los", id="run unknown option")
+    yield pytest.param(["suite", "nosuch"], "unknown suite 'nosuch'", id="suite name")
+    yield pytest.param(
+        ["suite", "smoke", "--iters", "0"], "iters (--iters) must be >= 1, got 0", id="suite iters 0"
+    )
+    yield pytest.param(
+        ["suite", "smoke", "--jobs", "x"], "argument --jobs: invalid int value", id="suite jobs"
+    )
+    yield pytest.param(["table", "/nonexistent/dir"], "/nonexistent/dir is not a folder", id="table dir")
+    yield pytest.param(["report", "/nonexistent/dir"], "/nonexistent/dir is not a folder", id="report dir")
+    yield pytest.param(["table", "DIR", "--format", "xls"], "invalid choice: 'xls'", id="table format")
+    yield pytest.param(
+        ["records", "/nonexistent"], "the following arguments are required: --into", id="records"
+    )
+    yield pytest.param(["frobnicate"], "invalid choice: 'frobnicate'", id="command")
+    yield pytest.param([*RUN, "--bogus", "1"], "unrecognized arguments: --bogus 1", id="unknown flag")
+
+
+@pytest.mark.parametrize(("argv", "message"), list(_cases()))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [str(tmp_path) if a == "DIR" else a for a in argv]
+    extra = ["--out", str(tmp_path / "out")] if argv[0] == "run" else []
+    try:
+        rc = cli.main([*argv, *extra])
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no stray file
+
+
+def test_a_bad_record_is_named_and_the_others_still_tabulate(tmp_path, capsys):
+    good = tmp_path / "ring8/gan/seed0"
+    good.mkdir(parents=True)
+    summary = {"dataset": "ring8", "variant": "gan", "seed": 0, "iters": 10, "status": "ok"}
+    summary["metrics"] = {"modes_captured": 1.0, "modes_total": 8.0, "high_quality_score": 0.5}
+    (good / "summary.json").write_text(json.dumps(summary))
+    for name, text in (("seed1", '{"status": "o'), ("seed2", "[1, 2]")):
+        (tmp_path / "ring8/gan" / name).mkdir()
+        (tmp_path / "ring8/gan" / name / "summary.json").write_text(text)
+    assert cli.main(["table", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "1.0 / 8" in captured.out and "1/0/0" in captured.out
+    assert "seed1/summary.json" in captured.err and "seed2/summary.json" in captured.err
