@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -382,6 +383,36 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+# Output paths of each command (option -> a folder or a file), checked before any work is done.
+OUTPUTS = {
+    "run": {"out": "folder"},
+    "table": {"out": "file", "curves": "folder"},
+    "suite": {"out": "folder", "tables": "folder", "report": "folder", "records": "folder"},
+    "report": {"out": "folder"},
+    "records": {"into": "folder"},
+    "regress": {"out": "folder", "baseline": "file"},
+    "classifiers": {"out": "file"},
+    "diagnose": {"out": "file"},
+}
+
+
+def check_output(flag: str, path: Path, kind: str) -> None:
+    """Raise ConfigError unless ``path`` can be written as a ``kind`` ("folder" or "file"): nothing
+    of the other kind in the way, and the nearest existing folder above it writable."""
+    path = Path(path)
+    if path.exists() and (path.is_dir() != (kind == "folder")):
+        raise ConfigError(
+            f"{flag} {path}: a {'file' if kind == 'folder' else 'folder'} is in the way of the {kind}"
+        )
+    above = path if kind == "folder" and path.exists() else path.parent
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise ConfigError(f"{flag} {path}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: {above} is not writable")
+
+
 COMMANDS = {
     "run": _cmd_run,
     "table": _cmd_table,
@@ -406,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
             f"'{args.command}': {', '.join(valid)}"
         )
     try:
+        for attr, kind in OUTPUTS.get(args.command, {}).items():
+            if getattr(args, attr, None) is not None:
+                check_output(f"--{attr}", getattr(args, attr), kind)
         return COMMANDS[args.command](args)
     except (ConfigError, ValueError) as exc:
         print(f"mcbench: error: {exc}", file=sys.stderr)

@@ -154,6 +154,8 @@ def load_suite(
         path = SUITES_DIR / f"{name_or_path}.toml"
         if not path.exists():
             raise ConfigError(f"unknown suite {name_or_path!r}; valid: {', '.join(suite_names())}")
+    elif not path.is_file():
+        raise ConfigError(f"suite file {path} does not exist; or name one of: {', '.join(suite_names())}")
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)

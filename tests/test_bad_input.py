@@ -50,13 +50,29 @@ def _cases():
     )
     yield pytest.param(["frobnicate"], "invalid choice: 'frobnicate'", id="command")
     yield pytest.param([*RUN, "--bogus", "1"], "unrecognized arguments: --bogus 1", id="unknown flag")
+    yield pytest.param([*RUN, "--out", "FILE"], "a file is in the way", id="run out file")
+    yield pytest.param([*RUN, "--out", "FILE/runs"], "afile is a file, not a folder", id="run out under file")
+    yield pytest.param(["suite", "DIR/none.toml"], "none.toml does not exist", id="suite path")
+    yield pytest.param(["records", "DIR", "--into", "FILE"], "a file is in the way", id="records into file")
+    yield pytest.param(["table", "DIR", "--out", "FILE/x.md"], "afile is a file", id="table out")
+    yield pytest.param(["table", "DIR", "--out", "/"], "a folder is in the way", id="table out folder")
+    yield pytest.param(["table", "DIR", "--curves", "FILE"], "a file is in the way", id="table curves")
+    yield pytest.param(["report", "DIR", "--out", "FILE"], "a file is in the way", id="report out")
+    yield pytest.param(["suite", "smoke", "--out", "FILE"], "a file is in the way", id="suite out")
+    yield pytest.param(["suite", "smoke", "--tables", "FILE/t"], "is a file", id="suite tables")
+    yield pytest.param(
+        ["diagnose", "--fake", "x.npy", "--out", "/"], "a folder is in the way", id="diagnose out"
+    )
+    yield pytest.param(["regress", "--baseline", "/"], "a folder is in the way", id="regress baseline")
+    yield pytest.param(["classifiers", "--out", "FILE/c.json"], "is a file", id="classifiers out")
 
 
 @pytest.mark.parametrize(("argv", "message"), list(_cases()))
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    argv = [str(tmp_path) if a == "DIR" else a for a in argv]
-    extra = ["--out", str(tmp_path / "out")] if argv[0] == "run" else []
+    (tmp_path / "afile").write_text("in the way")
+    argv = [a.replace("DIR", str(tmp_path)).replace("FILE", str(tmp_path / "afile")) for a in argv]
+    extra = ["--out", str(tmp_path / "out")] if argv[0] == "run" and "--out" not in argv else []
     try:
         rc = cli.main([*argv, *extra])
     except SystemExit as exc:  # argparse's own errors
@@ -64,7 +80,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no run folder, no stray file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # no run folder, no stray file
 
 
 def test_a_bad_record_is_named_and_the_others_still_tabulate(tmp_path, capsys):
