@@ -19,8 +19,10 @@ from typing import Any
 from baselines.atomic import atomic_write
 
 RECORDS_ROOT = Path("results/records")
-RECORD_FILES = ("config.json", "summary.json", "metrics.jsonl", "samples.npy")
+RECORD_FILES = ("config.json", "metrics.jsonl", "samples.npy", "summary.json")  # the summary last
 REQUIRED = ("config.json", "summary.json")
+# What a record is: a result. A failed run (an exception) is a defect to fix, and runs again.
+RECORDED_STATUSES = ("ok", "diverged")
 
 
 def finished_runs(runs_root: Path) -> list[Path]:
@@ -28,14 +30,15 @@ def finished_runs(runs_root: Path) -> list[Path]:
     return sorted(p.parent for p in Path(runs_root).rglob("summary.json"))
 
 
-def is_recorded(folder: Path) -> bool:
-    """True when a record folder holds a parseable summary (its last file, written after the rest)."""
+def recorded_summary(folder: Path) -> dict[str, Any] | None:
+    """The summary of the record in ``folder`` (its last file, written after the rest), or None when
+    there is none or it is torn."""
     path = Path(folder) / "summary.json"
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    return True
+    return read_summary(path) if path.exists() else None
+
+
+def is_recorded(folder: Path) -> bool:
+    return recorded_summary(folder) is not None
 
 
 def record(run_folder: Path, record_folder: Path) -> bool:
@@ -47,7 +50,7 @@ def record(run_folder: Path, record_folder: Path) -> bool:
     if missing:
         raise FileNotFoundError(f"{run_folder} is not a finished run (no {', '.join(missing)})")
     changed = False
-    for name in (*[n for n in RECORD_FILES if n != "summary.json"], "summary.json"):
+    for name in RECORD_FILES:
         source, target = run_folder / name, record_folder / name
         if not source.exists():
             continue
@@ -60,11 +63,13 @@ def record(run_folder: Path, record_folder: Path) -> bool:
 
 
 def sync(runs_root: Path, records_root: Path) -> list[Path]:
-    """Record every finished run under ``runs_root`` into ``records_root`` (same relative layout);
-    returns the record folders that were written or changed."""
+    """Record every finished ok or diverged run under ``runs_root`` into ``records_root`` (same
+    relative layout); returns the record folders that were written or changed."""
     runs_root, records_root = Path(runs_root), Path(records_root)
     written = []
     for folder in finished_runs(runs_root):
+        if (read_summary(folder / "summary.json") or {}).get("status") not in RECORDED_STATUSES:
+            continue
         target = records_root / folder.relative_to(runs_root)
         if record(folder, target):
             written.append(target)

@@ -8,7 +8,6 @@ A suite file is a short override file: ``datasets``, ``variants``, ``seeds``, a 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -25,7 +24,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 
 from . import datasets
-from .records import is_recorded, record
+from .records import RECORDED_STATUSES, record, recorded_summary
 from .run import RunSpec, check_matching_config, resolve, run
 
 if sys.version_info >= (3, 11):
@@ -261,18 +260,17 @@ def run_suite(
     results: list[dict[str, Any]] = []
     specs = by_cost(suite.specs)
     if records is not None:
-        kept = [s for s in specs if is_recorded(s.folder(records))]
-        for s in kept:  # a record made under other settings is an error, never silently reused
-            check_matching_config(s.folder(records) / "config.json", resolve(s))
-        results += [
-            json.loads((s.folder(records) / "summary.json").read_text(encoding="utf-8")) for s in kept
-        ]
-        specs = [s for s in specs if s not in kept]
+        kept = {id(s): recorded_summary(s.folder(records)) for s in specs}
+        for s in specs:  # a record made under other settings is an error, never silently reused
+            if kept[id(s)] is not None:
+                check_matching_config(s.folder(records) / "config.json", resolve(s))
+                results.append(kept[id(s)])
+        specs = [s for s in specs if kept[id(s)] is None]
     bar = tqdm(total=len(specs), desc=f"suite {suite.name}", unit="run", disable=not progress)
 
     def done(spec: RunSpec, result: dict[str, Any]) -> None:
         results.append(result)
-        if records is not None and result.get("status") in ("ok", "diverged"):
+        if records is not None and result.get("status") in RECORDED_STATUSES:
             record(spec.folder(root), spec.folder(records))
         bar.set_postfix_str(f"{spec.dataset}/{spec.variant}/seed{spec.seed}")
         bar.update()

@@ -20,13 +20,15 @@ def _fake_run(folder: Path, status: str = "ok", finished: bool = True) -> Path:
     (folder / "checkpoint.pt").write_bytes(b"x" * 1000)
     (folder / "progress.json").write_text("{}")
     if finished:
-        (folder / "summary.json").write_text(json.dumps({"status": status}))
+        summary = {"dataset": folder.parent.parent.name, "variant": folder.parent.name, "status": status}
+        (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 
 
 def test_sync_copies_the_record_files_only_and_only_once(tmp_path):
     _fake_run(tmp_path / "runs/ring8/gan/seed0")
     _fake_run(tmp_path / "runs/ring8/gan/seed1", finished=False)
+    _fake_run(tmp_path / "runs/ring8/gan/seed2", status="failed")  # not a result: runs again
     written = records.sync(tmp_path / "runs", tmp_path / "rec")
     assert written == [tmp_path / "rec/ring8/gan/seed0"]
     assert sorted(p.name for p in written[0].iterdir()) == ["config.json", "metrics.jsonl", "summary.json"]
