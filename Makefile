@@ -85,7 +85,7 @@ tables: setup
 	$(BIN)/mcbench report results/records/$(SUITE) --name $(SUITE) --tables results/tables
 
 perf: setup
-	$(BIN)/python -m benchmark.perf --iters 1000 --rounds 5 --threads 1 --out results/perf.json
+	$(BIN)/python -m benchmark.perf.training --iters 1000 --rounds 5 --threads 1 --out results/perf.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

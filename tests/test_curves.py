@@ -1,4 +1,4 @@
-"""Learning curves over seeds (benchmark.curves): known means and t intervals, seed alignment on
+"""Learning curves over seeds (benchmark.reports.curves): known means and t intervals, seed alignment on
 shared steps, run filtering, HQ in %, and the figures."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import curves as C
-from benchmark import plots
+from benchmark.data import plots
+from benchmark.reports import curves as C
 
 T2 = 4.302652729749462  # t_{0.975} with 2 degrees of freedom
 T1 = 12.706204736174694  # t_{0.975} with 1 degree of freedom

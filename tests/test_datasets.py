@@ -6,7 +6,7 @@ import torch
 
 import diagnostics
 from baselines.errors import ConfigError
-from benchmark.datasets import DATASETS, TEMPERATURE_MODES, get_dataset, names
+from benchmark.data.datasets import DATASETS, TEMPERATURE_MODES, get_dataset, names
 
 
 def test_ring8_has_eight_distinct_centres_on_unit_circle():

@@ -13,8 +13,8 @@ from PIL import Image
 from torch import nn
 
 from benchmark import cli
-from benchmark.datasets import get_dataset
-from benchmark.diagnose_inputs import to_samples
+from benchmark.data.datasets import get_dataset
+from benchmark.diagnose.inputs import to_samples
 
 
 def ring8(n, seed):
@@ -311,8 +311,8 @@ class ToyClassifier(nn.Module):
 def _toy_image_set(tmp_path, monkeypatch, accuracy=1.0):
     """A 5-cluster 8x8 image dataset "toy" with a prototype classifier of the given held-out
     accuracy; returns folders of real images and of fakes that miss cluster d."""
-    from benchmark import classifiers, datasets
-    from benchmark.image_data import ImageDataset
+    from benchmark.data import classifiers, datasets
+    from benchmark.data.images import ImageDataset
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     prototypes = np.random.default_rng(123).integers(0, 256, size=(5, 8, 8))  # as in write_clusters

@@ -9,9 +9,9 @@ from torch import nn
 from baselines import registry
 from baselines.config import TrainConfig
 from baselines.trainer import Trainer
-from benchmark.datasets import get_dataset
-from benchmark.hooks import CoverageEval, JsonlLog
-from benchmark.scoring import Scorer
+from benchmark.data.datasets import get_dataset
+from benchmark.data.scoring import Scorer
+from benchmark.runs.hooks import CoverageEval, JsonlLog
 
 ITERS, SEED = 200, 3
 

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from baselines.errors import ConfigError
-from benchmark import image_data
-from benchmark.image_data import ImageDataset, get_image_dataset
+from benchmark.data import images as image_data
+from benchmark.data.images import ImageDataset, get_image_dataset
 
 
 @pytest.fixture(scope="module")

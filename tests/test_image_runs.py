@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark import classifiers as bench_classifiers
-from benchmark.image_data import ImageDataset
-from benchmark.run import RunSpec, dataset_slug, run
-from benchmark.scoring import STACKED_MNIST_SAMPLES, Scorer
+from benchmark.data import classifiers as bench_classifiers
+from benchmark.data.images import ImageDataset
+from benchmark.data.scoring import STACKED_MNIST_SAMPLES, Scorer
+from benchmark.runs.run import RunSpec, dataset_slug, run
 
 
 class _FirstPixelOracle(nn.Module):
@@ -74,7 +74,7 @@ def test_a_too_weak_classifier_is_refused_by_name():
 
 def test_image_run_writes_uint8_samples_grid_and_coverage(tmp_path, monkeypatch, tiny_train):
     monkeypatch.setattr(bench_classifiers, "classifier_for", lambda ds, cache_dir=None: _FirstPixelOracle(10))
-    monkeypatch.setattr("benchmark.scoring.IMAGE_SAMPLES", 300)
+    monkeypatch.setattr("benchmark.data.scoring.IMAGE_SAMPLES", 300)
     spec = RunSpec("mnist", "gan", 0, {**tiny_train, "iters": 20, "batch_size": 16})
     summary = run(spec, tmp_path)
     folder = spec.folder(tmp_path)

@@ -8,9 +8,10 @@ import pytest
 from test_suite_runner import _tiny_suite
 
 from baselines.errors import ConfigError
-from benchmark import cli, records
-from benchmark.suite import load_suite, run_suite
-from benchmark.tables import render
+from benchmark import cli
+from benchmark.reports.tables import render
+from benchmark.runs import records
+from benchmark.runs.suite import load_suite, run_suite
 
 
 def _fake_run(folder: Path, status: str = "ok", finished: bool = True) -> Path:

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from baselines.errors import ConfigError
-from benchmark import cli, regress
-from benchmark.run import RunSpec
-from benchmark.suite import Suite
+from benchmark import cli
+from benchmark.reports import regress
+from benchmark.runs.run import RunSpec
+from benchmark.runs.suite import Suite
 
 SUITE = """
 datasets = ["bimodal-temperature"]

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark import cli, plots, tables
-from benchmark.report import write_report
+from benchmark import cli
+from benchmark.data import plots
+from benchmark.reports import tables
+from benchmark.reports.report import write_report
 
 
 def _record(root: Path, dataset: str, variant: str, seed: int, modes: float, hq: float, **extra) -> Path:

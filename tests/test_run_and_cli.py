@@ -11,9 +11,10 @@ import torch
 
 from baselines import registry
 from baselines.gan import GAN
-from benchmark import cli, tables
-from benchmark.hooks import CoverageEval, read_metrics
-from benchmark.run import RunSpec, run
+from benchmark import cli
+from benchmark.reports import tables
+from benchmark.runs.hooks import CoverageEval, read_metrics
+from benchmark.runs.run import RunSpec, run
 
 RUN_FILES = {"config.json", "metrics.jsonl", "summary.json", "samples.png", "losses.png", "samples.npy"}
 
@@ -215,7 +216,7 @@ def test_bad_input_is_one_line_and_exit_code_2(argv, expected):
 
 def test_suite_file_with_unknown_key_names_file_and_line(tmp_path):
     from baselines.errors import ConfigError
-    from benchmark.suite import load_suite
+    from benchmark.runs.suite import load_suite
 
     bad = tmp_path / "bad.toml"
     bad.write_text('datasets = ["ring8"]\nvariants = ["gan"]\nseedz = [0]\n')
@@ -228,8 +229,8 @@ def test_suite_file_with_unknown_key_names_file_and_line(tmp_path):
 
 def test_list_names_everything(capsys):
     import diagnostics
-    from benchmark import datasets
-    from benchmark.suite import suite_names
+    from benchmark.data import datasets
+    from benchmark.runs.suite import suite_names
 
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -276,7 +277,7 @@ def test_d_loss_detector_is_not_applied_to_a_wasserstein_critic(tmp_path, tiny_t
     ],
 )
 def test_every_shipped_suite_resolves(name):
-    from benchmark.suite import load_suite
+    from benchmark.runs.suite import load_suite
 
     suite = load_suite(name)  # resolves every run: any bad dataset, variant or option fails here
     assert suite.specs and suite.description
@@ -286,7 +287,7 @@ def test_a_record_from_before_a_new_setting_still_matches_at_its_default(tmp_pat
     # Records written before a TrainConfig field existed (e.g. net.conv_width) must stay resumable
     # and skippable while the field keeps its default; a non-default value is a different config.
     from baselines.errors import ConfigError
-    from benchmark.run import RunSpec, run
+    from benchmark.runs.run import RunSpec, run
 
     spec = RunSpec("ring8", "gan", 0, {**tiny_train, "iters": 20, "net": {"hidden": 16}})
     first = run(spec, tmp_path)
@@ -302,7 +303,7 @@ def test_a_record_from_before_a_new_setting_still_matches_at_its_default(tmp_pat
 
 
 def test_a_record_from_before_a_new_variant_option_still_matches_at_its_default(tmp_path, tiny_train):
-    from benchmark.run import RunSpec, run
+    from benchmark.runs.run import RunSpec, run
 
     spec = RunSpec("ring8", "guided-latent", 0, {**tiny_train, "iters": 20}, {"classifier_steps": 5})
     first = run(spec, tmp_path)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from benchmark.stats import t_interval
+from benchmark.reports.stats import t_interval
 
 
 def test_three_seeds_known_interval():

@@ -12,10 +12,10 @@ import pytest
 
 from baselines.errors import ConfigError
 from benchmark import cli
-from benchmark.ray_backend import gpus_for
-from benchmark.run import RunSpec
-from benchmark.suite import by_cost, load_suite, run_cost, run_suite
-from benchmark.tables import write_tables
+from benchmark.reports.tables import write_tables
+from benchmark.runs.ray_backend import gpus_for
+from benchmark.runs.run import RunSpec
+from benchmark.runs.suite import by_cost, load_suite, run_cost, run_suite
 
 TINY_TRAIN = """
 [train]

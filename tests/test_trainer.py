@@ -7,7 +7,7 @@ from baselines import registry
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError, Diverged
 from baselines.trainer import Trainer
-from benchmark.datasets import DATASETS, get_dataset
+from benchmark.data.datasets import DATASETS, get_dataset
 
 
 def _trainer(cfg_dict, dataset="ring8", variant="gan", checkpoint=None, options=None, hooks=None):

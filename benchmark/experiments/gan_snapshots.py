@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmark.hooks import read_metrics
+from benchmark.runs.hooks import read_metrics
 
 
 def snapshot_stats(history: list[dict[str, Any]], n_modes: int) -> dict[str, Any]:

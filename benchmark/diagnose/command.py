@@ -1,0 +1,575 @@
+"""``mcbench diagnose``: is a GAN mode-collapsed? A verdict with its evidence, from samples of any GAN.
+
+    mcbench diagnose --real REAL --fake FAKE [--dataset NAME] [--log HISTORY] [--json] [--out PATH]
+
+**Inputs** are read by :mod:`benchmark.diagnose.inputs` (folders of images, ``.npy``/``.npz``
+arrays, tensor files, TorchScript generators; nothing is unpickled), which documents the shapes and
+pixel ranges it accepts.
+
+**Mode structure.** With a mixture ``--dataset`` (ring8, grid25, ...) each sample is assigned to its
+nearest centre and counts when within 3 sigma (VEEGAN protocol, :func:`diagnostics.mixture_coverage`);
+with an image ``--dataset`` its mode classifier labels the samples (:class:`benchmark.data.scoring.Scorer`'s
+protocol and confidence threshold; the classifier is loaded from the cache, or trained and cached).
+Modes are named with the dataset's mode names. Without ``--dataset`` the modes are unknown, so the
+K-means cells that NDB fits on REAL serve as pseudo-modes ("bins"), each named by its number and the
+REAL sample nearest its centre (a file name for image folders, ``#index`` otherwise).
+
+**Feature spaces.** ``raw``: vectors as they are, images as pixels in [-1, 1]; above 512 values per
+sample they go through a seeded Gaussian random projection to 256 (``raw-rp256``), which keeps
+distances to about 9 % and, unlike a PCA fitted on REAL, treats REAL and FAKE alike.
+``classifier``: the penultimate layer of an image dataset's mode classifier. ``inception-v3-compat``:
+only with ``--inception-weights`` or the file already in torch's hub cache (checked first with
+``torch.load(weights_only=True)``); otherwise the report says why the column is empty. Nothing is
+downloaded. Frechet and kernel distances are computed in every available space; the neighbour,
+NDB, duplicate and birthday diagnostics in the primary space (classifier, else Inception, else raw).
+Precision/recall/density/coverage and NDB use at most ``--max-samples`` rows of each set (seeded);
+duplicates compare the pairs of one batch of 1,000; the birthday test uses batches up to 1,000.
+
+**Verdict rules** (constants below; every rule that fires is printed as evidence):
+
+* *collapsed* when FAKE captures at most max(1, 10 %) of the modes (or bins) that REAL covers, or
+  the ones it misses hold at least 80 % of REAL (a one-mode collapse on ring8 misses 7/8); or FAKE's
+  near-duplicate pair rate exceeds 1 % and 10 x REAL's; or recall or coverage is below 0.1.
+* *partially collapsed* when a mode (or bin) REAL covers is missing from FAKE (named); or NDB/K
+  exceeds 0.3 with at least 3 bins differing; or recall or coverage is below 0.5.
+* *healthy* otherwise.
+
+A true mode is missing when FAKE has no (high-quality) sample in it although REAL's share predicts
+at least 5. A bin is missing when FAKE's share is significantly lower (the NDB z-test, alpha 0.05)
+and below a tenth of REAL's. Events of the training-history detectors (``--log``, via
+:func:`diagnostics.run_detectors`) are listed as evidence but do not change the verdict: they say how
+training went, the samples say what came out.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baselines.errors import ConfigError
+from benchmark.diagnose.inputs import (
+    DEFAULT_GENERATED,
+    MIN_SAMPLES,
+    PIXEL_RANGES,
+    Samples,
+    check_dataset,
+    check_pair,
+    last_line,
+    load_samples,
+    real_from_dataset,
+)
+from benchmark.diagnose.text import _pct, render_text
+
+MAX_RAW_DIM = 512
+PROJECTION_DIM = 256
+INCEPTION = "inception-v3-compat"
+
+COLLAPSED_MODE_SHARE = 0.10  # FAKE captures at most this share of REAL's modes (or one mode)
+COLLAPSED_MISSING_MASS = 0.8  # or the modes FAKE misses hold at least this share of REAL
+DUP_RATE_MIN = 0.01  # FAKE's near-duplicate pair rate above this ...
+DUP_RATE_RATIO = 10.0  # ... and this many times REAL's
+COLLAPSED_NEIGHBOUR = 0.1  # recall or coverage below
+PARTIAL_NEIGHBOUR = 0.5
+PARTIAL_NDB_K = 0.3
+PARTIAL_NDB_MIN = 3
+MISSING_MIN_EXPECTED = 5.0  # a true mode counts as missing only if REAL's share predicts this many
+MISSING_SHARE_RATIO = 0.1  # a bin is missing when FAKE's share is below this fraction of REAL's
+ALPHA = 0.05
+
+VERDICTS = ("healthy", "partially collapsed", "collapsed")
+
+
+# ----------------------------------------------------------------------------------------- modes
+
+
+def _mixture_modes(dataset: Any, real: Samples, fake: Samples) -> dict[str, Any]:
+    from benchmark.data.scoring import Scorer
+    from diagnostics.mixture import assign_modes
+
+    def counts(x: np.ndarray) -> np.ndarray:
+        nearest, hq = assign_modes(x, dataset.centres, dataset.sigma)
+        return np.bincount(nearest[hq], minlength=dataset.n_modes)
+
+    return {
+        "source": f"{dataset.name} mixture centres (nearest centre, within 3 sigma; VEEGAN protocol)",
+        "names": list(dataset.mode_names),
+        "real_counts": counts(real.data),
+        "fake_counts": counts(fake.data),
+        "numbers": Scorer(dataset).score(fake.data),
+    }
+
+
+def _classifier_modes(dataset: Any, real: Samples, fake: Samples, scorer: Any) -> dict[str, Any]:
+    fake_predictions = scorer.predict(fake.data)  # each set is classified once
+    numbers = scorer.score(fake.data, fake_predictions)  # ClassifierTooWeakError: handled by the caller
+
+    def counts(predictions: tuple[Any, Any]) -> np.ndarray:
+        labels, conf = predictions
+        keep = (conf >= scorer.mode_threshold).numpy()
+        return np.bincount(labels.numpy()[keep], minlength=dataset.n_modes)
+
+    return {
+        "source": f"mode classifier of {dataset.name} ({scorer.protocol})",
+        "names": list(dataset.mode_names),
+        "real_counts": counts(scorer.predict(real.data)),
+        "fake_counts": counts(fake_predictions),
+        "numbers": numbers,
+    }
+
+
+def _bin_modes(
+    r: np.ndarray, f: np.ndarray, real_idx: np.ndarray, k: int, seed: int, real: Samples, space: str
+) -> dict[str, Any]:
+    """K-means cells of REAL (NDB's: same settings and seed) as pseudo-modes."""
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=seed).fit(r)
+    names = []
+    for i, centre in enumerate(km.cluster_centers_):
+        nearest = real.label(int(real_idx[int(np.argmin(((r - centre) ** 2).sum(axis=1)))]))
+        where = f"nearest REAL sample {nearest}"
+        if space == "raw" and r.shape[1] <= 3:
+            where = f"centre ({', '.join(f'{c:.2f}' for c in centre)}), {where}"
+        names.append(f"bin {i} ({where})")
+    return {
+        "source": f"{k} k-means bins of REAL in {space} space (no --dataset: the true modes are unknown)",
+        "names": names,
+        "real_counts": np.bincount(km.labels_, minlength=k),
+        "fake_counts": np.bincount(km.predict(f), minlength=k),
+        "numbers": {},
+        "bins": True,
+    }
+
+
+def _mode_summary(modes: dict[str, Any], n_real: int, n_fake: int) -> dict[str, Any]:
+    """Which modes REAL covers, which FAKE captures and which it misses (module docstring)."""
+    from scipy.special import ndtri
+
+    from diagnostics.ndb import two_proportion_z
+
+    rc, fc = modes["real_counts"].astype(float), modes["fake_counts"].astype(float)
+    rs, fs = rc / n_real, fc / n_fake
+    bins = modes.get("bins", False)
+    covered = rc > 0
+    if bins:
+        z = two_proportion_z(fc, n_fake, rc, n_real)
+        missing = covered & (z < -ndtri(1 - ALPHA / 2)) & (fs < MISSING_SHARE_RATIO * rs)
+        captured = covered & ~missing
+    else:
+        missing = covered & (fc == 0) & (rs * n_fake >= MISSING_MIN_EXPECTED)
+        captured = covered & (fc > 0)
+    numbers = {
+        k: v for k, v in modes["numbers"].items() if not k.startswith("mode_mass_") and k != "captured"
+    }
+    per_mode = [
+        {"mode": i, "name": name, "real_share": float(rs[i]), "fake_share": float(fs[i])}
+        for i, name in enumerate(modes["names"])
+    ]
+    return {
+        "source": modes["source"],
+        "kind": "bins" if bins else "modes",
+        "total": len(modes["names"]),
+        "covered_by_real": int(covered.sum()),
+        "captured": int(captured.sum()),
+        "missing": [per_mode[i] for i in np.flatnonzero(missing)],
+        "missing_real_share": float(rs[missing].sum() / max(rs[covered].sum(), 1e-12)),
+        "numbers": numbers,
+        "per_mode": per_mode,
+        "n_real": n_real,
+        "n_fake": n_fake,
+    }
+
+
+# ---------------------------------------------------------------------------------- feature spaces
+
+
+def _inception_file(path: str | Path | None) -> tuple[Path | None, str]:
+    """The Inception weights to use (checked to load without pickled code), or why there are none."""
+    import torch
+
+    from diagnostics.features import FeatureSpaceUnavailableError, inception_weights
+
+    try:
+        found = inception_weights(path)
+    except FeatureSpaceUnavailableError:
+        if path is not None:
+            raise ConfigError(f"--inception-weights {path}: no such file") from None
+        from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+        return None, (
+            "empty: no Inception-v3 weights (none given, none in torch's hub cache "
+            f"{Path(torch.hub.get_dir()) / 'checkpoints'}); nothing is downloaded. Pass --inception-weights "
+            f"PATH (torch-fidelity's {URL_INCEPTION_V3.rsplit('/', 1)[-1]}) for the Inception column"
+        )
+    try:  # torch-fidelity itself loads with weights_only=False: refuse files that would run code
+        torch.load(found, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001
+        problem = f"does not load as plain weights (weights_only=True): {last_line(exc)}"
+        if path is not None:
+            raise ConfigError(f"--inception-weights {found}: {problem}") from None
+        return None, f"empty: {found} {problem}"
+    return found, ""
+
+
+def _feature_spaces(
+    real: Samples, fake: Samples, classifier: Any, inception: str | Path | None, seed: int, notes: list[str]
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
+    from diagnostics.features import extract_features
+
+    r, f = extract_features(real.data, "raw")[0], extract_features(fake.data, "raw")[0]
+    raw = "raw"
+    if r.shape[1] > MAX_RAW_DIM:
+        # A seeded Gaussian (Johnson-Lindenstrauss) projection treats REAL and FAKE alike. A PCA fitted
+        # on REAL would not: with n not far above d it also fits REAL's own noise, so FAKE would look
+        # tighter than REAL (measured: 23 % near-duplicate FAKE pairs for FAKE drawn like REAL).
+        rng = np.random.default_rng([seed, 7])
+        proj = rng.standard_normal((r.shape[1], PROJECTION_DIM), dtype=np.float32)
+        proj /= np.float32(math.sqrt(PROJECTION_DIM))
+        r, f = r @ proj, f @ proj
+        raw = f"raw-rp{PROJECTION_DIM}"
+        notes.append(
+            f"raw space: {real.data[0].size} values per sample mapped by a seeded Gaussian random projection "
+            f"to {PROJECTION_DIM} (distances kept to about +-{100 * math.sqrt(2 / PROJECTION_DIM):.0f} %)"
+        )
+    spaces = {raw: (r, f)}
+    if classifier is not None:
+        spaces["classifier"] = tuple(
+            extract_features(s.data, "classifier", classifier=classifier)[0] for s in (real, fake)
+        )
+    unavailable = {}
+    if not real.is_image:
+        unavailable[INCEPTION] = "empty: the samples are vectors, not images"
+    else:
+        weights, reason = _inception_file(inception)
+        if weights is None:
+            unavailable[INCEPTION] = reason
+        else:
+            spaces[INCEPTION] = tuple(
+                extract_features(s.data, "inception", feature_extractor_weights_path=weights)[0]
+                for s in (real, fake)
+            )
+    return spaces, unavailable
+
+
+# ----------------------------------------------------------------------------------------- verdict
+
+
+def _names(missing: list[dict[str, Any]], most: int = 8) -> str:
+    shown = [
+        f"{m['name']} ({_pct(m['fake_share'])} of FAKE vs {_pct(m['real_share'])} of REAL)" for m in missing
+    ]
+    more = f"; and {len(shown) - most} more" if len(shown) > most else ""
+    return "; ".join(shown[:most]) + more
+
+
+def judge(
+    modes: dict[str, Any] | None, numbers: dict[str, float], space: str, events: list[dict[str, Any]]
+) -> tuple[str, list[str]]:
+    """The verdict and its evidence lines, by the rules of the module docstring.
+
+    ``numbers`` are the primary space's diagnostics (prdc, ndb, duplicate_rate keys); ``modes`` is
+    :func:`_mode_summary`'s output or ``None``; ``events`` are training-history events as dicts.
+    """
+    found: list[tuple[int, str]] = []  # (verdict level, line)
+    passed: list[str] = []
+    if modes is not None and modes["covered_by_real"] >= 2:
+        unit = "bins" if modes["kind"] == "bins" else "modes"
+        covered, captured, missing = modes["covered_by_real"], modes["captured"], modes["missing"]
+        if (
+            captured <= max(1, COLLAPSED_MODE_SHARE * covered)
+            or modes["missing_real_share"] >= COLLAPSED_MISSING_MASS
+        ):
+            found.append(
+                (
+                    2,
+                    f"FAKE captures {captured} of the {covered} {unit} REAL covers; the missing {unit} "
+                    f"hold {_pct(modes['missing_real_share'])} of REAL: {_names(missing)}",
+                )
+            )
+        elif missing:
+            found.append(
+                (1, f"FAKE misses {len(missing)} of the {covered} {unit} REAL covers: {_names(missing)}")
+            )
+        else:
+            passed.append(f"FAKE captures all {covered} {unit} REAL covers")
+    dup_f, dup_r = numbers["dup_rate_fake"], numbers["dup_rate_real"]
+    dup = f"near-duplicate pairs: {_pct(dup_f)} of FAKE vs {_pct(dup_r)} of REAL ({space} space)"
+    if dup_f > DUP_RATE_MIN and dup_f > DUP_RATE_RATIO * dup_r:
+        found.append((2, f"{dup} (> {_pct(DUP_RATE_MIN)} and > {DUP_RATE_RATIO:g}x REAL's)"))
+    else:
+        passed.append(dup)
+    recall, coverage = numbers["recall_score"], numbers["coverage_score"]
+    nn = f"recall {recall:.3f}, coverage {coverage:.3f} ({space} space)"
+    if min(recall, coverage) < COLLAPSED_NEIGHBOUR:
+        found.append(
+            (2, f"{nn}: below {COLLAPSED_NEIGHBOUR}, most REAL samples have no FAKE sample near them")
+        )
+    elif min(recall, coverage) < PARTIAL_NEIGHBOUR:
+        found.append((1, f"{nn}: below {PARTIAL_NEIGHBOUR}, part of REAL has no FAKE sample near it"))
+    else:
+        passed.append(nn)
+    ndb_line = (
+        f"NDB/K {numbers['ndb_k']:.2f}: {numbers['ndb']:.0f} of {numbers['ndb_bins']:.0f} k-means bins differ"
+    )
+    if numbers["ndb_k"] > PARTIAL_NDB_K and numbers["ndb"] >= PARTIAL_NDB_MIN:
+        found.append((1, f"{ndb_line} (> {PARTIAL_NDB_K})"))
+    else:
+        passed.append(ndb_line)
+    level = max((lvl for lvl, _ in found), default=0)
+    evidence = [line for lvl, line in sorted(found, key=lambda t: -t[0])]
+    evidence += passed if level == 0 else []
+    evidence += [f"training log: {e['message']}" for e in events]
+    return VERDICTS[level], evidence
+
+
+# -------------------------------------------------------------------------------------- the command
+
+
+def _pick(n: int, most: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= most else np.sort(rng.choice(n, most, replace=False))
+
+
+def _history(path: str | Path, n_modes: int | None, d_loss_kind: str) -> dict[str, Any]:
+    from diagnostics import HistoryError, load_history, run_detectors
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            history = load_history(path)
+        except HistoryError as exc:
+            raise ConfigError(f"LOG {exc}") from None
+    events = run_detectors(history, n_modes=n_modes, d_loss_kind=d_loss_kind)
+    return {
+        "path": str(path),
+        "rows": len(history["step"]),
+        "columns": sorted(history),
+        "events": [e.to_dict() for e in events],
+        "warnings": [str(w.message) for w in caught],
+    }
+
+
+def diagnose(
+    real: str | Path | None,
+    fake: str | Path,
+    *,
+    dataset: str | None = None,
+    data_options: dict[str, Any] | None = None,
+    log: str | Path | None = None,
+    z_dim: int | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+    pixel_range: str = "auto",
+    inception_weights: str | Path | None = None,
+    max_samples: int = 10000,
+    bins: int | None = None,
+    d_loss_kind: str = "cross-entropy",
+    min_accuracy: float = 0.95,
+) -> dict[str, Any]:
+    """Load REAL and FAKE, compute the diagnostics and return the report (a JSON-ready dict).
+
+    Arguments are the command-line options (module docstring). Raises :class:`ConfigError` with one
+    line naming the file and the problem for any bad input; nothing is written here.
+    """
+    import diagnostics
+    from benchmark.data.datasets import MixtureDataset, get_dataset
+    from diagnostics.errors import ClassifierTooWeakError
+
+    if pixel_range != "auto" and pixel_range not in PIXEL_RANGES:
+        raise ConfigError(
+            f"--pixel-range must be auto or one of {', '.join(PIXEL_RANGES)}, got {pixel_range!r}"
+        )
+    if (
+        max_samples < MIN_SAMPLES
+        or (bins is not None and bins < 2)
+        or (num_samples is not None and num_samples < 1)
+    ):
+        raise ConfigError(f"--max-samples must be >= {MIN_SAMPLES}, --bins >= 2 and --num-samples >= 1")
+    data = get_dataset(dataset, **(data_options or {})) if dataset else None
+    mixture = isinstance(data, MixtureDataset)
+    image_shape = None if data is None or mixture else tuple(data.shape)
+    history = _history(log, data.n_modes if data is not None else None, d_loss_kind) if log else None
+    load = {
+        "z_dim": z_dim,
+        "num_samples": num_samples,
+        "pixel_range": pixel_range,
+        "image_shape": image_shape,
+    }
+    real_s = None if real is None else load_samples(real, "REAL", seed=seed + 1, **load)
+    fake_s = load_samples(fake, "FAKE", seed=seed, **load)
+    if real_s is None:
+        if data is None:
+            raise ConfigError(
+                "--real is required without --dataset (REAL is drawn from the dataset otherwise)"
+            )
+        real_s = real_from_dataset(data, num_samples or fake_s.data.shape[0], seed)
+    if data is not None:
+        check_dataset(real_s, data)
+        check_dataset(fake_s, data)
+    check_pair(real_s, fake_s)
+
+    notes: list[str] = []
+    true_modes, classifier = None, None
+    if mixture:
+        true_modes = _mixture_modes(data, real_s, fake_s)
+    elif data is not None:
+        from benchmark.data.scoring import Scorer
+
+        scorer = Scorer(data, cache_dir=(data_options or {}).get("cache_dir"), min_accuracy=min_accuracy)
+        try:
+            true_modes = _classifier_modes(data, real_s, fake_s, scorer)
+            classifier = scorer.classifier
+        except ClassifierTooWeakError as exc:  # advise the option by both its names
+            option = "--min-accuracy (min_accuracy)"
+            advice = ClassifierTooWeakError(exc.accuracy, exc.min_accuracy, option=option)
+            notes.append(f"mode coverage and the classifier space are empty: {advice}")
+
+    spaces, unavailable = _feature_spaces(real_s, fake_s, classifier, inception_weights, seed, notes)
+    metrics: dict[str, dict[str, float]] = {}
+    for space, (r, f) in spaces.items():
+        metrics[space] = diagnostics.evaluate(["frechet_distance", "kernel_distance"], r, f, seed=seed)
+    primary = (
+        "classifier" if "classifier" in spaces else INCEPTION if INCEPTION in spaces else next(iter(spaces))
+    )
+    r, f = spaces[primary]
+    rng = np.random.default_rng(seed)
+    ri, fi = _pick(len(r), max_samples, rng), _pick(len(f), max_samples, rng)
+    if len(ri) < len(r) or len(fi) < len(f):
+        notes.append(
+            f"precision/recall/density/coverage and NDB on {len(ri):,} of {len(r):,} REAL and {len(fi):,} of "
+            f"{len(f):,} FAKE samples (random, seed {seed}; --max-samples)"
+        )
+    k = bins or min(100, max(2, len(ri) // 50))
+    if k > len(ri):
+        raise ConfigError(f"--bins {k} is more than the {len(ri)} REAL samples")
+    metrics[primary].update(diagnostics.evaluate(["prdc", "ndb"], r[ri], f[fi], ndb_bins=k, seed=seed))
+    metrics[primary].update(diagnostics.evaluate(["duplicate_rate", "birthday_support"], r, f, seed=seed))
+    notes.append(
+        "near-duplicates: all pairs of one random batch of up to 1,000 samples per set, threshold the 1 % "
+        "quantile of REAL nearest-neighbour distances; birthday test: 20 batches of up to 1,000"
+    )
+
+    if true_modes is not None:
+        modes = _mode_summary(true_modes, len(real_s.data), len(fake_s.data))
+    else:
+        modes = _mode_summary(_bin_modes(r[ri], f[fi], ri, k, seed, real_s, primary), len(ri), len(fi))
+    verdict, evidence = judge(modes, metrics[primary], primary, history["events"] if history else [])
+    return _clean(
+        {
+            "verdict": verdict,
+            "evidence": evidence,
+            "inputs": {
+                "real": real_s.describe(),
+                "fake": fake_s.describe(),
+                "dataset": dataset,
+                "log": str(log) if log else None,
+                "seed": seed,
+            },
+            "modes": modes,
+            "primary_space": primary,
+            "metrics": metrics,
+            "unavailable": unavailable,
+            "history": history,
+            "notes": notes,
+            "thresholds": {
+                "collapsed_mode_share": COLLAPSED_MODE_SHARE,
+                "collapsed_missing_mass": COLLAPSED_MISSING_MASS,
+                "dup_rate_min": DUP_RATE_MIN,
+                "dup_rate_ratio": DUP_RATE_RATIO,
+                "collapsed_recall_coverage": COLLAPSED_NEIGHBOUR,
+                "partial_recall_coverage": PARTIAL_NEIGHBOUR,
+                "partial_ndb_k": PARTIAL_NDB_K,
+            },
+        }
+    )
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, non-finite floats to None (strict JSON has no inf/nan)."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def run_command(args: Any) -> int:
+    """``mcbench diagnose``: compute, print text or JSON, and write the JSON report atomically to
+    ``--out`` when given (nothing is written unasked)."""
+    import json
+
+    from baselines.atomic import write_json
+
+    if not 0.0 <= args.min_accuracy <= 1.0:
+        raise ValueError(f"--min-accuracy must be in [0, 1], got {args.min_accuracy}")
+    report = _report(args)
+    if args.out is not None:
+        write_json(args.out, report)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_text(report, args.out))
+    return 0
+
+
+def _report(args: Any) -> dict[str, Any]:
+    return diagnose(
+        args.real,
+        args.fake,
+        dataset=args.dataset,
+        data_options=args.data_options,
+        log=args.log,
+        z_dim=args.z_dim,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        pixel_range=args.pixel_range,
+        inception_weights=args.inception_weights,
+        max_samples=args.max_samples,
+        bins=args.bins,
+        d_loss_kind=args.d_loss_kind,
+        min_accuracy=args.min_accuracy or None,
+    )
+
+
+def add_arguments(p: Any) -> None:
+    """The options of ``mcbench diagnose`` (the dataset options are added by the CLI)."""
+    from diagnostics.history import D_LOSS_KINDS
+
+    forms = "a folder of images, a .npy/.npz array, a tensor file or a TorchScript generator"
+    p.add_argument(
+        "--real", type=Path, default=None, help=f"real samples: {forms} (default: drawn from --dataset)"
+    )
+    p.add_argument("--fake", type=Path, required=True, help=f"generated samples: {forms}")
+    p.add_argument("--dataset", default=None, help="the data's modes: a mixture (ring8, ...) or an image set")
+    p.add_argument("--log", type=Path, default=None, help="training history: CSV or JSONL of per-step losses")
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of the text")
+    p.add_argument(
+        "--out", type=Path, default=None, help="also write the JSON report to this file (default: none)"
+    )
+    p.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=0.95,
+        help="refuse image coverage when the mode classifier's held-out accuracy is below this (0: never)",
+    )
+    p.add_argument("--z-dim", type=int, default=None, help="latent size of a TorchScript generator")
+    p.add_argument(
+        "--num-samples", type=int, default=None, help=f"samples to generate (default {DEFAULT_GENERATED})"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seeds latents, subsampling and K-means")
+    p.add_argument(
+        "--pixel-range",
+        choices=["auto", *PIXEL_RANGES],
+        default="auto",
+        help="float images: signed [-1,1], unit [0,1], byte [0,255] (default: auto)",
+    )
+    p.add_argument(
+        "--inception-weights", type=Path, default=None, help="torch-fidelity Inception-v3 weights file"
+    )
+    p.add_argument("--max-samples", type=int, default=10000, help="rows per set for the O(n^2) diagnostics")
+    p.add_argument("--bins", type=int, default=None, help="K-means bins of NDB (default: n/50, at most 100)")
+    p.add_argument("--d-loss-kind", choices=D_LOSS_KINDS, default="cross-entropy", help="for --log detectors")

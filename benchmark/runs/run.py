@@ -1,0 +1,296 @@
+"""One run: a (dataset, variant, seed) trained on the shared trainer, written as a run record.
+
+The run folder holds ``config.json`` (fully resolved), ``metrics.jsonl``, ``summary.json``,
+``checkpoint.pt``, ``samples.npy`` and the plots. A finished run (summary present, same config) is
+skipped; an interrupted one resumes from its checkpoint; a run that produces NaN/inf is recorded as
+``diverged`` at its step; any other error is recorded as ``failed`` with the message, and never
+propagates to the rest of a suite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import diagnostics
+from baselines import registry
+from baselines.atomic import write_json, write_text
+from baselines.config import TrainConfig, from_dict, to_dict
+from baselines.errors import ConfigError, Diverged
+from baselines.trainer import Trainer, resolve_device
+from benchmark.data import plots
+from benchmark.data.datasets import get_dataset, is_image
+from benchmark.data.scoring import Scorer
+from benchmark.runs.hooks import CoverageEval, JsonlLog, generate, read_metrics
+
+PROTOCOL = "veegan"
+SAVED_IMAGES = 1000  # image runs keep this many samples (uint8) in samples.npy, not all 26,000
+
+
+@dataclass
+class RunSpec:
+    dataset: str
+    variant: str
+    seed: int = 0
+    train: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    tag: str = ""
+    # Dataset options (image sets only): mnist_root, download, cache_dir, frame_rate, image_size.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def folder(self, root: Path) -> Path:
+        name = self.variant + (f"-{self.tag}" if self.tag else "")
+        return Path(root) / dataset_slug(self.dataset) / name / f"seed{self.seed}"
+
+
+def dataset_slug(name: str) -> str:
+    """A folder name for a dataset: ``frames:/data/my dogs`` becomes ``frames-my_dogs``."""
+    if ":" not in name:
+        return name
+    prefix, path = name.split(":", 1)
+    stem = Path(path.rstrip("/")).name or "root"
+    return f"{prefix}-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+
+
+def resolve(spec: RunSpec) -> dict[str, Any]:
+    """The fully resolved configuration of a run; raises ConfigError on any unknown name or key."""
+    dataset = get_dataset(spec.dataset, **spec.data)
+    cls = registry.get(spec.variant)
+    train = from_dict(TrainConfig, {**spec.train, "seed": spec.seed}, where="train")
+    if train.eval_every % train.log_every:
+        raise ConfigError(f"train.eval_every ({train.eval_every}) must be a multiple of log_every")
+    options = from_dict(cls.Options, spec.options, where=f"variant {spec.variant}")
+    config = {
+        "dataset": spec.dataset,
+        "dataset_info": dataset.describe(),
+        "variant": spec.variant,
+        "variant_paper": cls.paper,
+        "variant_options": dataclasses.asdict(options),
+        "tag": spec.tag,
+        "seed": spec.seed,
+        "protocol": PROTOCOL,
+        "train": to_dict(train),
+    }
+    if is_image(spec.dataset):  # (mixture records keep their original keys, so they stay resumable)
+        scorer = Scorer(dataset)
+        config["protocol"] = scorer.protocol
+        config["scoring"] = scorer.describe()
+        config["data_options"] = dict(spec.data)
+    return config
+
+
+def versions() -> dict[str, str]:
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _with_new_defaults(old: Any, new: Any, defaults: Any) -> Any:
+    """``old`` with the keys it lacks taken from ``new`` where ``new`` holds the field's default:
+    a record written before a setting existed ran with what is now that setting's default."""
+    if not (isinstance(old, dict) and isinstance(new, dict) and isinstance(defaults, dict)):
+        return old
+    out = dict(old)
+    for key, value in new.items():
+        if key not in out and key in defaults and defaults[key] == value:
+            out[key] = value
+        elif key in out:
+            out[key] = _with_new_defaults(out[key], value, defaults.get(key))
+    return out
+
+
+def check_matching_config(path: Path, config: dict[str, Any]) -> None:
+    if path.exists():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        new = json.loads(json.dumps(config))
+        defaults = {"train": to_dict(TrainConfig())}
+        cls = registry.get(new["variant"]) if new.get("variant") in registry.names() else None
+        if cls is not None:
+            defaults["variant_options"] = dataclasses.asdict(cls.Options())
+        old = _with_new_defaults(old, new, json.loads(json.dumps(defaults)))
+        if old != new:
+            raise ConfigError(f"{path} holds a different configuration; choose another --out or remove it")
+
+
+def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
+    """Train (or resume, or skip) one run and return its summary."""
+    config = resolve(spec)
+    folder = spec.folder(root)
+    summary_path = folder / "summary.json"
+    check_matching_config(folder / "config.json", config)
+    if summary_path.exists():
+        return json.loads(summary_path.read_text(encoding="utf-8"))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "config.json", config)
+    if threads:
+        torch.set_num_threads(threads)
+
+    train = from_dict(TrainConfig, config["train"])
+    dataset = get_dataset(spec.dataset, **spec.data)
+    scorer = Scorer(dataset, cache_dir=spec.data.get("cache_dir"))
+    progress_path = folder / "progress.json"
+    previous = json.loads(progress_path.read_text()) if progress_path.exists() else {"wall_time_s": 0.0}
+    started = time.perf_counter()
+    summary: dict[str, Any] = {
+        "dataset": spec.dataset,
+        "variant": spec.variant,
+        "tag": spec.tag,
+        "seed": spec.seed,
+        "iters": train.iters,
+        "protocol": config["protocol"],
+    }
+    log = JsonlLog(folder / "metrics.jsonl")
+    evaluator = CoverageEval(scorer, train.eval_samples, spec.seed)
+    trainer = None
+    try:
+        torch.manual_seed(spec.seed)  # network initialisation
+        variant = registry.build(
+            spec.variant, dataset.problem, train, config["variant_options"], resolve_device(train.device)
+        )
+        hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
+        if progress:
+            hooks.append(_Bar(train.iters))
+        trainer = Trainer(variant, dataset, train, hooks=hooks, checkpoint=folder / "checkpoint.pt")
+        if trainer.load_checkpoint():
+            log.truncate_after(trainer.step)
+            summary["resumed_from"] = trainer.step
+        else:
+            log.truncate_after(0)
+        trainer.fit()
+        fake = generate(trainer, scorer.final_samples, spec.seed)
+        _save_samples(folder / "samples.npy", fake, scorer.is_mixture)
+        metrics = scorer.score(fake)
+        if "captured" in metrics:
+            summary["captured_modes"] = metrics.pop("captured")
+        summary["status"] = "ok"
+        summary["metrics"] = metrics
+    except Diverged as exc:
+        summary.update(status="diverged", diverged_step=exc.step, error=str(exc))
+        fake = evaluator.last_samples
+    except Exception as exc:  # recorded, so one broken run never stops a suite
+        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        write_text(folder / "error.txt", traceback.format_exc())
+        fake = None
+
+    history = read_metrics(folder / "metrics.jsonl")
+    if registry.get(spec.variant).d_loss_kind == "cross-entropy":
+        events = _failure_events(history)
+    else:  # a signed critic loss can sit near zero or below it in healthy training
+        events = []
+        summary["detector_note"] = "D-loss-to-zero detector not applicable to a Wasserstein critic loss"
+    summary["failure_events"] = [e.to_dict() for e in events]
+    summary["last_eval"] = next(
+        (
+            {k: v for k, v in r.items() if k.startswith("eval/")}
+            for r in reversed(history)
+            if "eval/modes_captured" in r
+        ),
+        None,
+    )
+    summary["wall_time_s"] = previous["wall_time_s"] + time.perf_counter() - started
+    summary["device"] = str(trainer.variant.device) if trainer else None
+    summary["versions"] = versions()
+    try:
+        plots.samples_plot(dataset, fake, folder / "samples.png", title=_title(spec, summary))
+        plots.loss_plot(
+            history,
+            events,
+            folder / "losses.png",
+            title=_title(spec, summary),
+            diverged_step=summary.get("diverged_step"),
+        )
+    except Exception as exc:  # a plotting problem must not lose the numbers
+        summary["plot_error"] = f"{type(exc).__name__}: {exc}"
+    write_json(summary_path, summary)
+    return summary
+
+
+def _save_samples(path: Path, fake: np.ndarray, is_mixture: bool) -> None:
+    """Mixture samples as they are; images as uint8 ``(n, C, H, W)``, the first SAVED_IMAGES only."""
+    if not is_mixture:
+        fake = np.clip(np.round((fake[:SAVED_IMAGES] + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, fake)
+    tmp.replace(path)
+
+
+def _failure_events(history: list[dict[str, Any]]) -> list[Any]:
+    rows = [r for r in history if "d_loss" in r]
+    if not rows:
+        return []
+    return diagnostics.detect_d_loss_to_zero(
+        [r["step"] for r in rows],
+        [r["d_loss"] for r in rows],
+        d_real=[r.get("d_real", float("nan")) for r in rows],
+        d_fake=[r.get("d_fake", float("nan")) for r in rows],
+    )
+
+
+def _title(spec: RunSpec, summary: dict[str, Any]) -> str:
+    m = summary.get("metrics") or {}
+    status = summary.get("status")
+    tail = (
+        f"{m['modes_captured']:.0f}/{m['modes_total']:.0f} modes, {100 * m['high_quality_score']:.1f}% HQ"
+        if m
+        else status
+    )
+    return f"{spec.variant} on {spec.dataset}, seed {spec.seed}: {tail}"
+
+
+class _ProgressFile:
+    """Keeps the accumulated wall time next to the checkpoint, so a resumed run reports its total."""
+
+    def __init__(self, path: Path, before: float, started: float):
+        self.path, self.before, self.started = path, before, started
+
+    def on_checkpoint(self, trainer: Any, step: int) -> None:
+        write_json(self.path, {"step": step, "wall_time_s": self.before + time.perf_counter() - self.started})
+
+
+class _Bar:
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="it", leave=False, dynamic_ncols=True)
+
+    def on_train_start(self, trainer: Any) -> None:
+        self.bar.n = trainer.step
+        self.bar.refresh()
+
+    def on_log(self, trainer: Any, step: int, record: dict[str, Any]) -> None:
+        self.bar.update(step - self.bar.n)
+        if "eval/modes_captured" in record:
+            self.bar.set_postfix(modes=record["eval/modes_captured"])
+
+    def on_train_end(self, trainer: Any) -> None:
+        self.bar.close()
+
+
+def failed_record(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
+    """What a run that never returned (a dead worker or lost task) counts as; its folder stays
+    unfinished on disk, so the next invocation of the suite runs or resumes it."""
+    return {
+        "dataset": spec.dataset,
+        "variant": spec.variant,
+        "seed": spec.seed,
+        "status": "failed",
+        "error": f"{type(exc).__name__}: {exc}",
+    }
+
+
+def run_in_worker(spec: RunSpec, root: str, threads: int) -> dict[str, Any]:
+    """A run in a pool process or a Ray task (picklable arguments only)."""
+    return run(spec, Path(root), threads=threads)
