@@ -13,7 +13,7 @@ from PIL import Image
 from torch import nn
 
 from benchmark import cli
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 from benchmark.diagnose.inputs import to_samples
 
 
@@ -311,7 +311,8 @@ class ToyClassifier(nn.Module):
 def _toy_image_set(tmp_path, monkeypatch, accuracy=1.0):
     """A 5-cluster 8x8 image dataset "toy" with a prototype classifier of the given held-out
     accuracy; returns folders of real images and of fakes that miss cluster d."""
-    from benchmark.data import classifiers, datasets
+    from benchmark.data import classifiers
+    from benchmark.data import registry as datasets
     from benchmark.data.images import ImageDataset
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))

@@ -93,7 +93,7 @@ def test_matches_prdc_package_on_every_shipped_mixture(name):
     # Tight clusters far from the origin (ring8: sigma 0.01 at radius 1) are where float32 distances
     # expanded as |a|^2 + |b|^2 - 2ab lose the neighbour radii; two independent 2,500-sample sets.
     prdc_pkg = pytest.importorskip("prdc")
-    from benchmark.data.datasets import get_dataset
+    from benchmark.data.registry import get_dataset
 
     data = get_dataset(name)
     gen = torch.Generator().manual_seed(0)

@@ -9,7 +9,7 @@ from torch import nn
 from baselines import registry
 from baselines.config import TrainConfig
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 from benchmark.data.scoring import Scorer
 from benchmark.runs.hooks import CoverageEval, JsonlLog
 

@@ -11,8 +11,10 @@ import torch
 from PIL import Image
 
 from baselines.errors import ConfigError
+from benchmark.data import frames as frame_data
 from benchmark.data import images as image_data
-from benchmark.data.images import ImageDataset, get_image_dataset
+from benchmark.data.images import ImageDataset
+from benchmark.data.registry import get_dataset as get_image_dataset
 
 
 @pytest.fixture(scope="module")
@@ -170,39 +172,39 @@ def test_frames_from_videos(video_folder, tmp_path):
 
 def test_frames_cache_is_reused(video_folder, tmp_path, monkeypatch):
     cache = tmp_path / "c"
-    first = image_data.frames(video_folder, fps=5, size=16, cache_dir=cache)
+    first = frame_data.frames(video_folder, fps=5, size=16, cache_dir=cache)
     assert len(list((cache / "frames").glob("*.npz"))) == 2
 
     def no_decoding(*args):
         raise AssertionError("decoded again despite the cache")
 
-    monkeypatch.setattr(image_data, "_decode_video", no_decoding)
-    second = image_data.frames(video_folder, fps=5, size=16, cache_dir=cache)
+    monkeypatch.setattr(frame_data, "_decode_video", no_decoding)
+    second = frame_data.frames(video_folder, fps=5, size=16, cache_dir=cache)
     assert torch.equal(first.images, second.images) and first.data_hash() == second.data_hash()
     with pytest.raises(AssertionError, match="decoded again"):  # another frame rate is another key
-        image_data.frames(video_folder, fps=2.5, size=16, cache_dir=cache)
+        frame_data.frames(video_folder, fps=2.5, size=16, cache_dir=cache)
 
 
 def test_frames_corrupt_video(video_folder, tmp_path):
     bad = video_folder / "broken.mp4"
     bad.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
     with pytest.raises(ConfigError, match="broken.mp4"):
-        image_data.frames(video_folder, size=16, cache_dir=tmp_path / "c")
+        frame_data.frames(video_folder, size=16, cache_dir=tmp_path / "c")
     bad.write_bytes(b"")
     with pytest.raises(ConfigError, match="broken.mp4"):
-        image_data.frames(video_folder, size=16, cache_dir=tmp_path / "c")
+        frame_data.frames(video_folder, size=16, cache_dir=tmp_path / "c")
 
 
 def test_frames_folder_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        image_data.frames(tmp_path / "nowhere")
+        frame_data.frames(tmp_path / "nowhere")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ConfigError, match=f"{empty}.* no videos"):
-        image_data.frames(empty)
+        frame_data.frames(empty)
     write_video(empty / "only.mp4", [RED], 2)
     with pytest.raises(ConfigError, match="only one mode \\(only\\)"):
-        image_data.frames(empty)
+        frame_data.frames(empty)
     with pytest.raises(ConfigError, match="needs a folder"):
         get_image_dataset("frames:")
 
@@ -216,43 +218,43 @@ def test_frames_from_image_folders(tmp_path):
             img = np.full((20, 40, 3), 128, np.uint8)
             img[:, 10:30] = colour
             Image.fromarray(img).save(root / mode / f"{i}.png")
-    ds = image_data.frames(root, size=8, cache_dir=tmp_path / "c")
+    ds = frame_data.frames(root, size=8, cache_dir=tmp_path / "c")
     assert ds.mode_names == ("cat", "dog") and ds.labels.tolist() == [0, 0, 1, 1, 1]
     assert ds.images.shape == (5, 3, 8, 8)
     assert (ds.images[:2] == torch.tensor(RED, dtype=torch.uint8)[:, None, None]).all()
     assert (ds.images[2:] == torch.tensor(BLUE, dtype=torch.uint8)[:, None, None]).all()
     (root / "dog" / "3.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(ConfigError, match="3.jpg"):
-        image_data.frames(root, size=8, cache_dir=tmp_path / "c")
+        frame_data.frames(root, size=8, cache_dir=tmp_path / "c")
     (root / "dog" / "3.jpg").unlink()
     (root / "bird").mkdir()
     with pytest.raises(ConfigError, match="bird"):
-        image_data.frames(root, size=8, cache_dir=tmp_path / "c")
+        frame_data.frames(root, size=8, cache_dir=tmp_path / "c")
 
 
 # ----- CarRacing and lookup ---------------------------------------------------------------------
 
 
 def test_carracing_tiny_render_is_deterministic(tmp_path):
-    ds = image_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "a")
+    ds = frame_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "a")
     assert ds.images.shape == (6, 3, 16, 16) and ds.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert ds.mode_names == ("clip00", "clip01") and ds.problem.n_modes == 2
     means = ds.images.float().mean(dim=(2, 3))
     assert (means[:3] - means[3:]).abs().max() > 10  # each episode has its own colours
-    again = image_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "b")
+    again = frame_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "b")
     assert torch.equal(ds.images, again.images)
 
 
 def test_carracing_without_gymnasium(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gymnasium", None)
     with pytest.raises(ConfigError, match="needs gymnasium, box2d and pygame"):
-        image_data.carracing(cache_dir=tmp_path)
+        frame_data.carracing(cache_dir=tmp_path)
 
 
 def test_get_image_dataset_names_and_options():
     with pytest.raises(ConfigError) as err:
         get_image_dataset("cifar10")
-    assert all(n in str(err.value) for n in (*image_data.IMAGE_DATASETS, "frames:PATH"))
+    assert all(n in str(err.value) for n in ("mnist", "stacked-mnist", "carracing", "frames:PATH"))
     with pytest.raises(ConfigError, match="image_size"):
         get_image_dataset("mnist", image_size=32)
     with pytest.raises(ConfigError, match="mnist_root"):

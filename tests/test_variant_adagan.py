@@ -11,7 +11,7 @@ from baselines.adagan import adagan_data_weights, chain_density_ratio
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 SMALL = {"pool_size": 2000}
 

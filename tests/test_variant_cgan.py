@@ -6,7 +6,7 @@ import torch
 from baselines import registry
 from baselines.config import TrainConfig, from_dict
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, dataset="ring8", **overrides):

@@ -9,7 +9,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.experience_replay import ReplayBuffer
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _trainer(tiny_train, options, cfg=None, checkpoint=None, hooks=None):

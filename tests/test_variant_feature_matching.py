@@ -7,7 +7,7 @@ from baselines import registry
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.feature_matching import feature_matching_loss
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, dataset="ring8", name="feature-matching", options=None, net=None):

@@ -8,7 +8,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.feature_matching import feature_matching_loss
 from baselines.losses import non_saturating
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, name="feature-matching-hybrid", options=None, train=None):

@@ -10,7 +10,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.guided_latent import stats_matching_penalty, wrong_mode_penalty
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, dataset="ring8", options=None, **overrides):

@@ -10,7 +10,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.minibatch_discrimination import MinibatchDiscriminator, minibatch_closeness
 from baselines.networks import MLPDiscriminator
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, options=None):

@@ -8,7 +8,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.pacgan import pack
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _variant(tiny_train, m, dataset="ring8"):

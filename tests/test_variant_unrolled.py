@@ -12,7 +12,7 @@ from baselines.errors import ConfigError
 from baselines.trainer import Trainer
 from baselines.unrolled import differentiable_adam_step
 from baselines.variant import Problem
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 BS = 16
 

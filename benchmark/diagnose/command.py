@@ -375,7 +375,8 @@ def diagnose(
     line naming the file and the problem for any bad input; nothing is written here.
     """
     import diagnostics
-    from benchmark.data.datasets import MixtureDataset, get_dataset
+    from benchmark.data.datasets import MixtureDataset
+    from benchmark.data.registry import get_dataset
     from diagnostics.errors import ClassifierTooWeakError
 
     if pixel_range != "auto" and pixel_range not in PIXEL_RANGES:

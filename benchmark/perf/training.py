@@ -24,7 +24,7 @@ from baselines import registry
 from baselines.atomic import write_json
 from baselines.config import TrainConfig
 from baselines.trainer import Trainer
-from benchmark.data.datasets import get_dataset
+from benchmark.data.registry import get_dataset
 from benchmark.data.scoring import Scorer
 from benchmark.runs.hooks import CoverageEval, JsonlLog
 

@@ -29,7 +29,7 @@ from baselines.config import TrainConfig, from_dict, to_dict
 from baselines.errors import ConfigError, Diverged
 from baselines.trainer import Trainer, resolve_device
 from benchmark.data import plots
-from benchmark.data.datasets import get_dataset, is_image
+from benchmark.data.registry import get_dataset, is_image
 from benchmark.data.scoring import Scorer
 from benchmark.runs.hooks import CoverageEval, JsonlLog, generate, read_metrics
 

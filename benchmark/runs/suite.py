@@ -22,7 +22,7 @@ from typing import Any
 from baselines import registry
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
-from benchmark.data import datasets
+from benchmark.data import registry as dataset_registry
 from benchmark.runs.records import RECORDED_STATUSES, record, recorded_summary
 from benchmark.runs.run import RunSpec, check_matching_config, failed_record, resolve, run, run_in_worker
 
@@ -112,13 +112,13 @@ def _check_names(path: Path, text: str, data: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{path}:{_line_of(text, key)}: unknown key {key!r}; valid: {', '.join(sorted(_TOP_KEYS))}"
             )
-    for key, valid in (("datasets", datasets.names()), ("variants", registry.names())):
+    for key, valid in (("datasets", dataset_registry.names()), ("variants", registry.names())):
         values = data.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{path}:{_line_of(text, key)}: {key} must be a list of names")
         for v in values:
-            if v not in valid and not (key == "datasets" and datasets.is_image(v)):
-                choices = ", ".join(valid) + (", frames:PATH" if key == "datasets" else "")
+            if v not in valid and not (key == "datasets" and dataset_registry.is_image(v)):
+                choices = ", ".join(valid)
                 raise ConfigError(f"{path}:{_line_of(text, key)}: unknown {key[:-1]} {v!r}; valid: {choices}")
     if not isinstance(data.get("records", False), bool):
         raise ConfigError(f"{path}:{_line_of(text, 'records')}: records must be true or false")
@@ -181,7 +181,8 @@ def load_suite(
 def run_cost(spec: RunSpec) -> float:
     """Relative cost of a run (iterations x batch x the variant's cost per sample), for ordering."""
     train = from_dict(TrainConfig, {**spec.train, "seed": spec.seed})
-    cost = VARIANT_COST.get(spec.variant, 2.0) * (IMAGE_COST if datasets.is_image(spec.dataset) else 1.0)
+    image = dataset_registry.is_image(spec.dataset)
+    cost = VARIANT_COST.get(spec.variant, 2.0) * (IMAGE_COST if image else 1.0)
     if spec.variant == "minibatch-discrimination":  # its pairwise term grows with kernels x compared rows
         opts = from_dict(registry.get(spec.variant).Options, spec.options)
         rows = min(opts.compare_with or train.batch_size, train.batch_size)
