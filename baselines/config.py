@@ -6,6 +6,7 @@ typo in a suite file or on the command line never silently falls back to a defau
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import re
@@ -148,3 +149,19 @@ def parse_scalar(text: str) -> Any:
 
 def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
+
+
+def at_least(low: int) -> Any:
+    """An argparse type: an integer >= ``low`` (argparse names the flag in its one-line error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"int >= {low}"
+    return parse

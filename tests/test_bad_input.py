@@ -3,6 +3,7 @@ and nothing written. In-process (cli.main), so the corpus stays fast."""
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmark import cli
@@ -65,6 +66,63 @@ def _cases():
     )
     yield pytest.param(["regress", "--baseline", "/"], "a folder is in the way", id="regress baseline")
     yield pytest.param(["classifiers", "--out", "FILE/c.json"], "is a file", id="classifiers out")
+    yield pytest.param(
+        ["suite", "smoke", "--jobs", "0"], "argument --jobs: must be >= 1, got 0", id="suite jobs 0"
+    )
+    yield pytest.param(
+        ["suite", "smoke", "--threads", "0"], "--threads: must be >= 1, got 0", id="suite threads 0"
+    )
+    yield pytest.param(
+        ["regress", "--jobs", "0"], "argument --jobs: must be >= 1, got 0", id="regress jobs 0"
+    )
+    yield pytest.param(
+        ["regress", "--seeds", "a,b"], "--seeds expects comma-separated integers", id="regress seeds"
+    )
+    yield pytest.param(
+        ["regress", "--suite", "nosuch"], "unknown suite 'nosuch'; valid: ", id="regress suite"
+    )
+    yield pytest.param(
+        ["suite", "smoke", "--backend", "slurm"], "invalid choice: 'slurm'", id="suite backend"
+    )
+    yield pytest.param(
+        [*RUN, "--iters", "1e3"], "argument --iters: invalid int value: '1e3'", id="run iters 1e3"
+    )
+    yield pytest.param([*RUN, "--seed", "x"], "argument --seed: invalid int value: 'x'", id="run seed")
+    yield pytest.param(
+        [*RUN, "--set", "loss=hinge"], "gan.loss must be one of non-saturating, minimax", id="run loss"
+    )
+    yield pytest.param(
+        [*RUN[:2], "frames:", "--variant", "gan"], "frames: needs a folder", id="run frames without folder"
+    )
+    yield pytest.param(
+        [*RUN[:2], "frames:/nonexistent", "--variant", "gan"],
+        "/nonexistent does not exist",
+        id="run frames folder",
+    )
+    yield pytest.param(
+        [*RUN, "--mnist-root", "/x"], "mnist_root do not apply to mixture 'ring8'", id="run mixture option"
+    )
+    yield pytest.param(
+        [*RUN[:2], "mnist", "--variant", "gan", "--frame-rate", "5"],
+        "frame_rate do not apply to image dataset 'mnist'",
+        id="run image option",
+    )
+    yield pytest.param(
+        [*RUN[:4], "pacgan", "--set", "pack=7"], "pack must be one of 2, 3, 4", id="run pacgan pack"
+    )
+    yield pytest.param(
+        [*RUN[:4], "experience-replay", "--set", "replay_fraction=2"],
+        "replay_fraction must be in [0, 1), got 2.0",
+        id="run replay fraction",
+    )
+    yield pytest.param(
+        ["diagnose", "--fake", "DIR/none.npy"], "none.npy: no such file", id="diagnose missing"
+    )
+    yield pytest.param(
+        ["diagnose", "--fake", "x.npy", "--max-samples", "0"],
+        "--max-samples: must be >= 2",
+        id="diagnose max",
+    )
 
 
 @pytest.mark.parametrize(("argv", "message"), list(_cases()))
@@ -96,3 +154,30 @@ def test_a_bad_record_is_named_and_the_others_still_tabulate(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1.0 / 8" in captured.out and "1/0/0" in captured.out
     assert "seed1/summary.json" in captured.err and "seed2/summary.json" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[train]\niters = -3\n", "bad.toml:5: iters (--iters) must be >= 1, got -3"),
+        ("[train]\nbatch_size = 0\n", "bad.toml:5: batch_size (--batch-size) must be >= 1, got 0"),
+        ("[options.gan]\nbogus = 1\n", "bad.toml:5: options.gan: unknown key(s) bogus"),
+        ("[train\n", "bad.toml: "),
+    ],
+    ids=["iters -3", "batch 0", "variant option", "broken toml"],
+)
+def test_a_bad_suite_file_is_named_with_its_line(text, message, tmp_path, capsys):
+    suite = tmp_path / "bad.toml"
+    suite.write_text('datasets = ["ring8"]\nvariants = ["gan"]\nseeds = [0]\n' + text)
+    assert cli.main(["suite", str(suite), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_pickled_sample_file_is_refused_unread(tmp_path, capsys):
+    np_file = tmp_path / "fake.npy"
+    np.save(np_file, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert cli.main(["diagnose", "--fake", str(np_file), "--dataset", "ring8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds pickled objects; refused" in err and len(err.splitlines()) == 1

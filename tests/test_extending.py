@@ -81,7 +81,9 @@ def _run_table_report(tmp_path, capsys, dataset: str, variant: str) -> tuple[str
 
 
 def _row_cells(table: str, dataset: str, variant: str) -> list[str]:
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines() if line.startswith("|")]
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines() if line.startswith("|")
+    ]
     found = [r for r in rows if r[:2] == [dataset, variant]]
     assert len(found) == 1, f"no single row for {dataset}/{variant} in:\n{table}"
     return found[0]

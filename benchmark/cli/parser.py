@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from baselines import registry
-from baselines.config import TrainConfig, parse_scalar
+from baselines.config import TrainConfig, at_least, parse_scalar
 from baselines.errors import ConfigError
 from benchmark.data import registry as dataset_registry
 from benchmark.data.registry import OPTIONS as DATASET_OPTIONS
@@ -123,12 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("suite", help="run a named suite (benchmark/suites/NAME.toml) and write its tables")
     p.add_argument("name")
-    p.add_argument("--jobs", type=int, default=1, help="parallel processes (threads are divided)")
+    p.add_argument("--jobs", type=at_least(1), default=1, help="parallel processes (threads are divided)")
     p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
     p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
     p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
     p.add_argument(
-        "--threads", type=int, default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
+        "--threads", type=at_least(1), default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
     )
     p.add_argument(
         "--backend",
@@ -169,8 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="store_true", help="rewrite the baseline on purpose")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the suite's, at least 2)")
     p.add_argument("--out", type=Path, default=None, help="keep run records here (default: a temp folder)")
-    p.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
-    p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
+    p.add_argument("--jobs", type=at_least(1), default=2, help="parallel processes (default 2)")
+    p.add_argument(
+        "--threads", type=at_least(1), default=None, help="threads per run (default: cores / jobs)"
+    )
 
     p = sub.add_parser("diagnose", help="verdict on any GAN's samples: collapsed, partially, healthy")
     from benchmark.diagnose.command import add_arguments as add_diagnose_arguments

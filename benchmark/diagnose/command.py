@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from baselines.config import at_least
 from baselines.errors import ConfigError
 from benchmark.diagnose.inputs import (
     DEFAULT_GENERATED,
@@ -62,7 +63,6 @@ from benchmark.diagnose.verdict import (
 MAX_RAW_DIM = 512
 PROJECTION_DIM = 256
 INCEPTION = "inception-v3-compat"
-
 
 
 # ---------------------------------------------------------------------------------- feature spaces
@@ -373,6 +373,8 @@ def add_arguments(p: Any) -> None:
     p.add_argument(
         "--inception-weights", type=Path, default=None, help="torch-fidelity Inception-v3 weights file"
     )
-    p.add_argument("--max-samples", type=int, default=10000, help="rows per set for the O(n^2) diagnostics")
+    p.add_argument(
+        "--max-samples", type=at_least(2), default=10000, help="rows per set for the O(n^2) diagnostics"
+    )
     p.add_argument("--bins", type=int, default=None, help="K-means bins of NDB (default: n/50, at most 100)")
     p.add_argument("--d-loss-kind", choices=D_LOSS_KINDS, default="cross-entropy", help="for --log detectors")
