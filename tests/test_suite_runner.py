@@ -98,7 +98,7 @@ def test_a_run_gets_a_gpu_only_when_it_may_use_one_and_the_cluster_has_one():
 
 
 def test_a_failed_run_is_recorded_and_does_not_stop_the_others(tmp_path):
-    # kernels = 0 passes the suite check but fails when the networks are built, inside the run.
+    # kernels = 0 passes the suite check but is refused when the variant is built (before its folder).
     extra = "\n[options.minibatch-discrimination]\nkernels = 0\n"
     suite = load_suite(
         str(_tiny_suite(tmp_path / "s.toml", '["minibatch-discrimination", "gan"]', 20, extra))

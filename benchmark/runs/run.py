@@ -64,6 +64,12 @@ def dataset_slug(name: str) -> str:
 
 def resolve(spec: RunSpec) -> dict[str, Any]:
     """The fully resolved configuration of a run; raises ConfigError on any unknown name or key."""
+    return _prepare(spec)[0]
+
+
+def _prepare(spec: RunSpec) -> tuple[dict[str, Any], Any, TrainConfig]:
+    """The resolved configuration with the dataset and training configuration it was resolved from
+    (so that a run builds its dataset and checks its settings once)."""
     dataset = get_dataset(spec.dataset, **spec.data)
     cls = registry.get(spec.variant)
     train = from_dict(TrainConfig, {**spec.train, "seed": spec.seed}, where="train")
@@ -86,7 +92,7 @@ def resolve(spec: RunSpec) -> dict[str, Any]:
         config["protocol"] = scorer.protocol
         config["scoring"] = scorer.describe()
         config["data_options"] = dict(spec.data)
-    return config
+    return config, dataset, train
 
 
 def versions() -> dict[str, str]:
@@ -127,19 +133,29 @@ def check_matching_config(path: Path, config: dict[str, Any]) -> None:
 
 def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Train (or resume, or skip) one run and return its summary."""
-    config = resolve(spec)
+    config, dataset, train = _prepare(spec)
     folder = spec.folder(root)
     summary_path = folder / "summary.json"
     check_matching_config(folder / "config.json", config)
     if summary_path.exists():
         return json.loads(summary_path.read_text(encoding="utf-8"))
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / "config.json", config)
     if threads:
         torch.set_num_threads(threads)
+    # The variant is built before anything is written, so that an option its constructor refuses is
+    # bad input (one line, no run folder); nothing before it draws from torch's random stream.
+    torch.manual_seed(spec.seed)  # network initialisation
+    build_error: Exception | None = None
+    try:
+        variant = registry.build(
+            spec.variant, dataset.problem, train, config["variant_options"], resolve_device(train.device)
+        )
+    except ConfigError:
+        raise
+    except Exception as exc:  # a defect, not bad input: recorded as a failed run below
+        variant, build_error = None, exc
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "config.json", config)
 
-    train = from_dict(TrainConfig, config["train"])
-    dataset = get_dataset(spec.dataset, **spec.data)
     scorer = Scorer(dataset, cache_dir=spec.data.get("cache_dir"))
     progress_path = folder / "progress.json"
     previous = json.loads(progress_path.read_text()) if progress_path.exists() else {"wall_time_s": 0.0}
@@ -156,10 +172,8 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
     evaluator = CoverageEval(scorer, train.eval_samples, spec.seed)
     trainer = None
     try:
-        torch.manual_seed(spec.seed)  # network initialisation
-        variant = registry.build(
-            spec.variant, dataset.problem, train, config["variant_options"], resolve_device(train.device)
-        )
+        if build_error is not None:
+            raise build_error
         hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
         if progress:
             hooks.append(_Bar(train.iters))

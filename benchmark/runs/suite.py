@@ -267,7 +267,11 @@ def run_suite(
         threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
         if jobs <= 1:
             for spec in specs:
-                done(spec, run(spec, root, progress=progress, threads=threads))
+                try:
+                    result = run(spec, root, progress=progress, threads=threads)
+                except Exception as exc:  # as in the pool: one run refused never stops the others
+                    result = failed_record(spec, exc)
+                done(spec, result)
         else:
             _local_pool(specs, root, jobs, threads, done)
     bar.close()
