@@ -20,7 +20,7 @@ from .conv_networks import DCGANDiscriminator, DCGANGenerator
 
 if TYPE_CHECKING:
     from .config import TrainConfig
-    from .variant import Problem
+    from .problem import Problem
 
 
 def _mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> list[nn.Module]:

@@ -8,8 +8,7 @@ only what differs: the loss, a penalty, the networks, or extra hooks for the sha
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 from .config import TrainConfig
 from .losses import AdversarialLoss
 from .networks import build_discriminator, build_generator
+from .problem import Problem
 
 StepLogs = dict[str, torch.Tensor]
 
@@ -34,35 +34,6 @@ class RealData(Protocol):
     def sample(self, n: int, gen: torch.Generator) -> torch.Tensor: ...
 
     def sample_labeled(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]: ...
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What a variant needs to know about the data: sample shape, modes and their weights.
-
-    ``kind`` is ``"vector"`` (samples ``(n, data_dim)``) or ``"image"`` (samples ``(n, *shape)`` with
-    ``shape = (channels, height, width)``, values in [-1, 1], and ``data_dim`` their product).
-    """
-
-    data_dim: int
-    n_modes: int
-    kind: str = "vector"
-    mode_weights: tuple[float, ...] = field(default=())
-    shape: tuple[int, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("vector", "image"):
-            raise ValueError(f"Problem.kind must be 'vector' or 'image', got {self.kind!r}")
-        if self.kind == "image" and (len(self.shape) != 3 or math.prod(self.shape) != self.data_dim):
-            raise ValueError(
-                f"an image Problem needs shape (C, H, W) with C*H*W = data_dim ({self.data_dim}); "
-                f"got {self.shape}"
-            )
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """The shape of one sample: ``(data_dim,)`` for vectors, ``(C, H, W)`` for images."""
-        return tuple(self.shape) if self.kind == "image" else (self.data_dim,)
 
 
 class Variant:
