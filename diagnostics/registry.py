@@ -31,6 +31,44 @@ from .neighbours import prdc
 DiagnosticFn = Callable[..., Mapping[str, float]]
 
 DIRECTIONS = ("higher", "lower", "none")
+KINDS = ("mixture", "image")  # the dataset kinds a run's periodic evaluation can score
+
+
+@dataclass(frozen=True)
+class Output:
+    """What the reports need to know about one output key: every table, report, learning curve and
+    the regression gate reads these instead of writing the metric out again.
+
+    Attributes:
+        key: the key in the diagnostic's output dict (and ``eval/KEY`` in a run's metrics log).
+        label: the column title, e.g. ``"HQ %"``.
+        direction: ``"higher"``, ``"lower"`` or ``"none"`` is better.
+        scale: display multiplier (a fraction shown as a percentage: 100).
+        digits: decimals shown.
+        upper: the largest displayed value (intervals are clipped to it): a number, or the name of a
+            summary key that holds it per run (``"modes_total"``).
+        last: also reported as each run's mean over its last evaluations (mode hopping makes one
+            final snapshot a lottery).
+        gate_floor: the regression gate checks this key, with this absolute floor on its tolerance;
+            ``None`` leaves it out of the gate.
+    """
+
+    key: str
+    label: str
+    direction: str
+    scale: float = 1.0
+    digits: int = 3
+    upper: float | str = float("inf")
+    last: bool = False
+    gate_floor: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.key or not self.label:
+            raise ValueError(f"an output needs a key and a label, got {self.key!r}, {self.label!r}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(
+                f"output {self.key!r}: direction must be one of {DIRECTIONS}, got {self.direction!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -44,6 +82,9 @@ class Diagnostic:
             (informational only). Other keys in the output may go either way; their docstrings say.
         needs: option names that :func:`evaluate` must receive for this diagnostic to run.
         main_key: the output key that summarises the diagnostic in tables.
+        outputs: the keys tables, reports and the gate show, with their labels and directions.
+        evaluated_on: dataset kinds (:data:`KINDS`) whose runs compute this diagnostic at every
+            evaluation and in the final summary; empty for diagnostics called on demand.
     """
 
     name: str
@@ -51,6 +92,8 @@ class Diagnostic:
     direction: str
     needs: tuple[str, ...] = ()
     main_key: str = ""
+    outputs: tuple[Output, ...] = ()
+    evaluated_on: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Diagnostic] = {}
@@ -62,11 +105,15 @@ def register(
     direction: str,
     needs: Sequence[str] = (),
     main_key: str | None = None,
+    outputs: Sequence[Output] = (),
+    evaluated_on: Sequence[str] = (),
 ) -> Diagnostic:
     """Add a diagnostic to the registry and return its entry.
 
-    ``main_key`` defaults to ``name``. Raises ``ValueError`` for an empty or already-registered name,
-    an unknown ``direction`` or a malformed ``needs``; ``TypeError`` when ``fn`` is not callable.
+    ``main_key`` defaults to the first declared output's key, else ``name``. Raises ``ValueError`` for an empty or already-registered name,
+    an unknown ``direction`` or kind in ``evaluated_on``, a malformed ``needs`` or an output key
+    declared with another meaning by a registered diagnostic; ``TypeError`` when ``fn`` is not
+    callable.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"diagnostic name must be a non-empty string, got {name!r}")
@@ -81,9 +128,55 @@ def register(
     needs_t = tuple(needs)
     if not all(isinstance(n, str) and n for n in needs_t):
         raise ValueError(f"diagnostic {name!r}: needs must hold non-empty strings, got {needs_t!r}")
-    entry = Diagnostic(name=name, fn=fn, direction=direction, needs=needs_t, main_key=main_key or name)
+    bad_kinds = [k for k in evaluated_on if k not in KINDS]
+    if isinstance(evaluated_on, str) or bad_kinds:
+        raise ValueError(
+            f"diagnostic {name!r}: evaluated_on must hold kinds from {KINDS}, got {evaluated_on!r}"
+        )
+    outputs_t = tuple(outputs)
+    for out in outputs_t:
+        if not isinstance(out, Output):
+            raise TypeError(f"diagnostic {name!r}: outputs must be Output entries, got {type(out).__name__}")
+        known = _declared(out.key)
+        if known is not None and known != out:
+            raise ValueError(f"diagnostic {name!r}: output {out.key!r} is already declared differently")
+    entry = Diagnostic(
+        name=name,
+        fn=fn,
+        direction=direction,
+        needs=needs_t,
+        main_key=main_key or (outputs_t[0].key if outputs_t else name),
+        outputs=outputs_t,
+        evaluated_on=tuple(evaluated_on),
+    )
     _REGISTRY[name] = entry
     return entry
+
+
+def _declared(key: str) -> Output | None:
+    for entry in _REGISTRY.values():
+        for out in entry.outputs:
+            if out.key == key:
+                return out
+    return None
+
+
+def evaluated_on(kind: str) -> list[str]:
+    """Names of the diagnostics a run on a dataset of ``kind`` computes, in registration order."""
+    if kind not in KINDS:
+        raise UnknownNameError("dataset kind", kind, KINDS)
+    return [name for name, entry in _REGISTRY.items() if kind in entry.evaluated_on]
+
+
+def outputs(kind: str | None = None) -> list[Output]:
+    """The declared outputs of the diagnostics runs compute (on ``kind``, or on any kind), each key
+    once, in registration order: the columns of every table and the keys of the gate."""
+    seen: dict[str, Output] = {}
+    for entry in _REGISTRY.values():
+        if entry.evaluated_on and (kind is None or kind in entry.evaluated_on):
+            for out in entry.outputs:
+                seen.setdefault(out.key, out)
+    return list(seen.values())
 
 
 def unregister(name: str) -> None:
@@ -168,6 +261,18 @@ def evaluate(names: Sequence[str], real: Any, fake: Any, **options: Any) -> dict
     return merged
 
 
+# The coverage outputs, shared by the mixture (VEEGAN protocol) and the classifier coverage: the same
+# keys mean the same thing on both kinds of data.
+COVERAGE_OUTPUTS = (
+    Output("modes_captured", "modes", "higher", digits=1, upper="modes_total", last=True, gate_floor=0.5),
+    Output(
+        "high_quality_score", "HQ %", "higher", scale=100.0, digits=1, upper=100.0, last=True, gate_floor=0.05
+    ),
+    Output("kl_gen_true_distance", "KL(gen||true)", "lower", gate_floor=0.05),
+    Output("kl_true_gen_distance", "KL(true||gen)", "lower"),
+)
+
+
 def _register_builtins() -> None:
     """Register the diagnostics shipped with the package. Safe to call more than once."""
     if "mixture_coverage" not in _REGISTRY:
@@ -177,6 +282,8 @@ def _register_builtins() -> None:
             direction="higher",
             needs=("centres", "sigma"),
             main_key="modes_captured",
+            outputs=COVERAGE_OUTPUTS,
+            evaluated_on=("mixture",),
         )
     if "classifier_coverage" not in _REGISTRY:
         register(
@@ -185,6 +292,8 @@ def _register_builtins() -> None:
             direction="higher",
             needs=("classifier", "n_modes"),
             main_key="modes_captured",
+            outputs=COVERAGE_OUTPUTS,
+            evaluated_on=("image",),
         )
     # Distribution diagnostics on feature arrays (n, d); the caller picks the feature space
     # (diagnostics.features.extract_features) and labels the results with it.

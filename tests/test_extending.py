@@ -1,5 +1,6 @@
-"""Adding a variant or a dataset is one new class or factory plus one registry line, and the new
-thing then appears everywhere it should: ``mcbench list``, ``mcbench run``, a table and a report.
+"""Adding a variant, a dataset or a diagnostic is one new class or function plus one registry line,
+and the new thing then appears everywhere it should: ``mcbench list``, ``mcbench run``, a table and a
+report (and, for a diagnostic declared with a gate floor, the regression gate).
 
 Each test registers a toy one (defined here, as a contributor's new file would define it), trains a
 few iterations through the command line, and finds it by its exact name in the listing, the table
@@ -7,6 +8,10 @@ and the report; nothing else in the project is edited.
 """
 
 from __future__ import annotations
+
+import csv
+import io
+import json
 
 import numpy as np
 import pytest
@@ -17,6 +22,10 @@ from baselines.losses import LOSSES
 from benchmark import cli
 from benchmark.data import registry as dataset_registry
 from benchmark.data.datasets import MixtureDataset
+from benchmark.reports import regress
+from benchmark.reports.tables import load_runs
+from diagnostics import registry as diagnostics_registry
+from diagnostics.registry import Output
 
 TINY = ["--iters", "40", "--batch-size", "64", "--z-dim", "8", "--log-every", "10", "--eval-every", "20"]
 TINY += ["--ckpt-every", "20", "--hidden", "16"]
@@ -43,6 +52,24 @@ def toy_line() -> MixtureDataset:
         mode_names=("left", "middle", "right"),
         source="tests/test_extending.py",
     )
+
+
+def spread_ratio(real, fake, **_options):
+    """A new diagnostic as a contributor writes it: the fake samples' spread over the real ones'."""
+    real, fake = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
+    return {"spread_ratio": float(fake.std(axis=0).mean() / real.std(axis=0).mean())}
+
+
+SPREAD = Output("spread_ratio", "spread ratio", "none", digits=2, gate_floor=0.1)
+
+
+@pytest.fixture
+def toy_diagnostic():
+    diagnostics_registry.register(  # the one line
+        "toy_spread", spread_ratio, "none", outputs=(SPREAD,), evaluated_on=("mixture",)
+    )
+    yield "toy_spread"
+    diagnostics_registry.unregister("toy_spread")
 
 
 @pytest.fixture
@@ -84,7 +111,7 @@ def _row_cells(table: str, dataset: str, variant: str) -> list[str]:
     rows = [
         [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines() if line.startswith("|")
     ]
-    found = [r for r in rows if r[:2] == [dataset, variant]]
+    found = [r for r in rows if r[:2] == [dataset, variant] and r[2].startswith("ours")]
     assert len(found) == 1, f"no single row for {dataset}/{variant} in:\n{table}"
     return found[0]
 
@@ -109,3 +136,36 @@ def test_an_unregistered_name_is_refused_with_the_valid_ones(capsys):
     assert cli.main(["run", "--dataset", "toy-line", "--variant", "gan"]) == 2
     err = capsys.readouterr().err
     assert "unknown dataset 'toy-line'" in err and "ring8" in err
+
+
+def test_a_new_diagnostic_appears_in_list_run_table_report_and_gate(tmp_path, capsys, toy_diagnostic):
+    assert toy_diagnostic in _listed(capsys, "diagnostics")
+    table, report = _run_table_report(tmp_path, capsys, "ring8", "gan")
+    header = table.splitlines()[0].replace("||", "\u2016")  # KL(gen||true): not a column separator
+    titles = [c.strip() for c in header.strip("|").split("|")]
+    md_rows = [line.replace("||", "\u2016").strip("|").split("|") for line in table.splitlines()[2:]]
+    (ours,) = [r for r in md_rows if len(r) == len(titles) and r[1].strip() == "gan" and "ours" in r[2]]
+    cell = ours[titles.index("spread ratio")].strip()
+    capsys.readouterr()
+    assert cli.main(["table", str(tmp_path / "runs"), "--format", "csv"]) == 0
+    (row,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert float(row["spread_ratio_mean"]) == pytest.approx(float(cell), abs=0.005)  # shown to 2 digits
+    run = tmp_path / "runs" / "ring8" / "gan" / "seed0"
+    final = json.loads((run / "summary.json").read_text())["metrics"]["spread_ratio"]
+    assert cell == f"{final:.2f}" and 0 < final < 10  # the table shows the run's own value
+    evals = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert sum("eval/spread_ratio" in r for r in evals) == 2  # every evaluation (steps 20 and 40)
+    assert "<th>spread ratio</th>" in report
+    assert regress.gated()["spread_ratio"] == (False, 0.1)
+    baseline = regress.make_baseline(load_runs(tmp_path / "runs"), "toy")
+    assert baseline["cells"]["ring8/gan"]["metrics"]["spread_ratio"]["mean"] == pytest.approx(final)
+
+
+def test_without_the_toy_diagnostic_nothing_else_changes():
+    assert "spread_ratio" not in regress.gated()
+    assert [o.key for o in diagnostics_registry.outputs()] == [
+        "modes_captured",
+        "high_quality_score",
+        "kl_gen_true_distance",
+        "kl_true_gen_distance",
+    ]

@@ -45,7 +45,7 @@ def _base(modes=(6.0, 7.0), hq=(0.5, 0.5)) -> pd.DataFrame:
 def test_tolerance_is_k_std_or_the_floor():
     cell = regress.make_baseline(_base(), "t")["cells"]["ring8/gan"]["metrics"]
     assert cell["modes_captured"]["tolerance"] == pytest.approx(regress.K * 0.7071, rel=1e-3)
-    assert cell["high_quality_score"]["tolerance"] == regress.METRICS["high_quality_score"][1]  # std 0
+    assert cell["high_quality_score"]["tolerance"] == regress.gated()["high_quality_score"][1]  # std 0
 
 
 def test_only_the_bad_direction_beyond_tolerance_is_a_regression():

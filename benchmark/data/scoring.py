@@ -12,6 +12,11 @@ mode classifier (:func:`diagnostics.image_coverage.classifier_coverage`):
 
 ``high_quality_score`` is always the share of samples whose confidence is at least ``hq_threshold``.
 The classifier predicts each sample once; both thresholds are applied to the same predictions.
+
+Which diagnostics a run computes comes from the diagnostics registry
+(:func:`diagnostics.registry.evaluated_on`): a diagnostic registered with ``evaluated_on=("mixture",)``
+(or ``"image"``) is added to every evaluation and to the final summary of such runs, scored against
+a fixed reference set of real samples, and its declared outputs become table columns.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ from typing import Any
 import numpy as np
 import torch
 
-import diagnostics
 from benchmark.data.datasets import MixtureDataset
+from diagnostics import registry as diagnostics_registry
 from diagnostics.classifiers import predict_modes
 from diagnostics.image_coverage import classifier_coverage
 
 MIXTURE_SAMPLES = 2500  # VEEGAN protocol
 STACKED_MNIST_SAMPLES = 26000  # VEEGAN / PacGAN protocol
 IMAGE_SAMPLES = 10000
+REFERENCE_SEED = 2_000_003  # the real reference set never touches a training or evaluation stream
+COVERAGE = {"mixture": "mixture_coverage", "image": "classifier_coverage"}  # computed as below
 
 
 class _Predictions:
@@ -62,6 +69,8 @@ class Scorer:
         self.hq_threshold = hq_threshold
         self.is_mixture = isinstance(dataset, MixtureDataset)
         self._classifier: Any = None
+        self._reference: Any = None
+        self.kind = "mixture" if self.is_mixture else "image"
         if self.is_mixture:
             self.final_samples, self.protocol, self.mode_threshold = MIXTURE_SAMPLES, "veegan", None
         elif dataset.name == "stacked-mnist":
@@ -90,21 +99,47 @@ class Scorer:
         """The mode classifier's ``(labels, confidence)`` for images (image datasets only)."""
         return predict_modes(self.classifier, torch.as_tensor(images))
 
+    def reference(self) -> np.ndarray:
+        """A fixed set of ``final_samples`` real samples (its own seed), drawn once, for registered
+        diagnostics that compare against real data."""
+        if self._reference is None:
+            gen = torch.Generator().manual_seed(REFERENCE_SEED)
+            self._reference = self.dataset.sample(self.final_samples, gen).float().cpu().numpy()
+        return self._reference
+
+    def _options(self) -> dict[str, Any]:
+        if self.is_mixture:
+            return dict(self.dataset.modes())
+        return {"n_modes": self.dataset.n_modes, "weights": self.dataset.weights}
+
+    def extra_names(self) -> list[str]:
+        """Registered diagnostics this scorer computes beside its coverage."""
+        return [n for n in diagnostics_registry.evaluated_on(self.kind) if n != COVERAGE[self.kind]]
+
+    def output_keys(self) -> list[str]:
+        """The declared output keys of every diagnostic this scorer computes (the evaluation log's)."""
+        return [o.key for o in diagnostics_registry.outputs(self.kind)]
+
     def score(
         self, fake: np.ndarray, predictions: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> dict[str, Any]:
-        """Coverage metrics of ``fake``; for images also ``captured`` (the covered modes).
-        ``predictions``: :meth:`predict`'s output for ``fake`` when the caller already has it."""
+        """Coverage metrics of ``fake`` and those of every other registered diagnostic evaluated on
+        this kind of data; for images also ``captured`` (the covered modes). ``predictions``:
+        :meth:`predict`'s output for ``fake`` when the caller already has it."""
+        out = self._coverage(fake, predictions)
+        extra = self.extra_names()
+        if extra:
+            out.update(diagnostics_registry.evaluate(extra, self.reference(), fake, **self._options()))
+        return out
+
+    def _coverage(
+        self, fake: np.ndarray, predictions: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> dict[str, Any]:
         if self.is_mixture:
-            return diagnostics.mixture_coverage(None, fake, **self.dataset.modes())
+            return dict(diagnostics_registry.get(COVERAGE["mixture"]).fn(None, fake, **self._options()))
         labels, conf = predictions if predictions is not None else self.predict(fake)
         known = _Predictions(self.classifier, labels, conf)
-        options = {
-            "classifier": known,
-            "n_modes": self.dataset.n_modes,
-            "weights": self.dataset.weights,
-            "min_accuracy": self.min_accuracy,
-        }
+        options = {"classifier": known, "min_accuracy": self.min_accuracy, **self._options()}
         out: dict[str, Any] = dict(
             classifier_coverage(None, fake, hq_threshold=self.mode_threshold, **options)
         )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from diagnostics import registry as diagnostics_registry
+
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %" if x >= 0.001 or x == 0 else f"{100 * x:.2g} %"
@@ -47,13 +49,11 @@ def render_text(report: dict[str, Any], out: str | Path | None = None) -> str:
             f"{m['covered_by_real']} / {m['total']}",
         )
     )
-    for key, label in (
-        ("kl_true_gen_distance", "KL(true || gen)"),
-        ("kl_gen_true_distance", "KL(gen || true)"),
-        ("high_quality_score", "high-quality share"),
-    ):
-        if key in m["numbers"]:
-            rows.append((label, unit, _fmt(m["numbers"][key]), ""))
+    # the coverage outputs beside the mode count, labelled as the tables label them
+    for metric in diagnostics_registry.outputs():
+        if metric.key != "modes_captured" and metric.key in m["numbers"]:
+            value = m["numbers"][metric.key]
+            rows.append((metric.label, unit, _fmt(None if value is None else value * metric.scale), ""))
     for space, values in report["metrics"].items():
         rows.append(("Frechet distance", space, _fmt(values["frechet_distance"]), ""))
         rows.append(

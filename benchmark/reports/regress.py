@@ -31,17 +31,20 @@ import pandas as pd
 
 from baselines.atomic import write_json
 from baselines.errors import ConfigError
-from benchmark.reports.tables import load_runs
+from benchmark.reports.tables import load_runs, metrics
 from benchmark.runs.run import resolve, versions
 from benchmark.runs.suite import Suite, load_suite, run_suite
 
 K = 3.0
 MIN_SEEDS = 2  # the tolerance needs a spread between seeds; a one-seed suite is run with seeds 0 and 1
-METRICS = {  # summary metric -> (True where higher is better, absolute floor of the tolerance)
-    "modes_captured": (True, 0.5),
-    "high_quality_score": (True, 0.05),
-    "kl_gen_true_distance": (False, 0.05),
-}
+
+
+def gated() -> dict[str, tuple[bool, float]]:
+    """The metrics the gate checks, from the diagnostics registry (outputs declared with a
+    ``gate_floor``): summary key -> (True where higher is better, absolute floor of the tolerance)."""
+    return {o.key: (o.direction == "higher", o.gate_floor) for o in metrics() if o.gate_floor is not None}
+
+
 EPS = 1e-9  # equal numbers printed differently must not fail the gate
 
 
@@ -88,7 +91,7 @@ def _nan_to_none(x: float) -> float | None:
 def _aggregate(grp: pd.DataFrame) -> dict[str, Any]:
     ok = grp[grp["status"] == "ok"]
     cell: dict[str, Any] = {"seeds": sorted(int(s) for s in grp["seed"]), "ok": int(len(ok)), "metrics": {}}
-    for key, (higher, floor) in METRICS.items():
+    for key, (higher, floor) in gated().items():
         values = ok[key].dropna().astype(float).to_numpy()
         mean = float(values.mean()) if len(values) else float("nan")
         std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
@@ -122,7 +125,7 @@ def make_baseline(runs: pd.DataFrame, suite_name: str) -> dict[str, Any]:
             "tolerance = max(k * std over seeds, floor), in the bad direction only; or fewer seeds end ok"
         ),
         "k": K,
-        "floors": {key: floor for key, (_, floor) in METRICS.items()},
+        "floors": {key: floor for key, (_, floor) in gated().items()},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "versions": versions(),
         "cells": cells(runs),

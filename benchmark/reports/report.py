@@ -23,7 +23,7 @@ import pandas as pd
 from baselines.atomic import write_text
 from benchmark.data import plots
 from benchmark.reports.curves import BAND_TITLE, learning_curve_plots
-from benchmark.reports.tables import LEGEND, best_cells, display_table, load_runs, render
+from benchmark.reports.tables import LEGEND, best_cells, display_table, load_runs, metrics, render
 from benchmark.runs.hooks import read_metrics
 from benchmark.runs.records import read_summary
 
@@ -112,9 +112,11 @@ def _anchor(cell: Cell) -> str:
 
 
 def _seeds_html(cell: Cell) -> str:
+    columns = metrics()  # from the diagnostics registry
     rows = [
-        "<table class='seeds'><thead><tr><th>seed</th><th>status</th><th>modes</th><th>HQ %</th>"
-        "<th>KL(gen||true)</th><th>wall s</th><th>failure events / error</th></tr></thead><tbody>"
+        "<table class='seeds'><thead><tr><th>seed</th><th>status</th>"
+        + "".join(f"<th>{_esc(o.label)}</th>" for o in columns)
+        + "<th>wall s</th><th>failure events / error</th></tr></thead><tbody>"
     ]
     for _, s in cell.runs:
         m = s.get("metrics") or {}
@@ -125,14 +127,17 @@ def _seeds_html(cell: Cell) -> str:
             notes.insert(0, str(s.get("error", "")))
         if s.get("plot_error"):
             notes.append(f"plot: {s['plot_error']}")
-        total = m.get("modes_total")
-        modes = _fmt(m.get("modes_captured"), 0) + (f" / {total:.0f}" if total else "")
+        cells = []
+        for o in columns:
+            text = _fmt(m.get(o.key), o.digits, o.scale)
+            if isinstance(o.upper, str) and m.get(o.upper):  # "3 / 8" modes
+                text += f" / {m[o.upper]:.0f}"
+            cells.append(f"<td>{_esc(text if m else '–')}</td>")
         status = s.get("status", "?")
         rows.append(
             f"<tr class='{_esc(status)}'><td>{_esc(s.get('seed'))}</td><td>{_esc(status)}</td>"
-            f"<td>{_esc(modes if m else '–')}</td><td>{_fmt(m.get('high_quality_score'), 1, 100.0)}</td>"
-            f"<td>{_fmt(m.get('kl_gen_true_distance'), 3)}</td><td>{_fmt(s.get('wall_time_s'), 0)}</td>"
-            f"<td>{'<br>'.join(_esc(n) for n in notes)}</td></tr>"
+            + "".join(cells)
+            + f"<td>{_fmt(s.get('wall_time_s'), 0)}</td><td>{'<br>'.join(_esc(n) for n in notes)}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)

@@ -20,21 +20,28 @@ from benchmark.reports.published import OTHER, PUBLISHED
 from benchmark.reports.stats import t_interval
 from benchmark.runs.hooks import read_metrics
 from benchmark.runs.records import read_summary
+from diagnostics import registry as diagnostics_registry
+from diagnostics.registry import Output
 
-METRICS = [  # (summary key, column title, scale)
-    ("modes_captured", "modes", 1.0),
-    ("high_quality_score", "HQ %", 100.0),
-    ("kl_gen_true_distance", "KL(gen||true)", 1.0),
-    ("kl_true_gen_distance", "KL(true||gen)", 1.0),
-]
 LAST = 5  # evaluations averaged for the "last 5" columns
-LAST_METRICS = METRICS[:2]  # (modes, HQ) are reported both ways
+# Which field of a published row (benchmark.reports.published: modes, HQ %, KL, source) a column shows.
+PUBLISHED_FIELD = {"modes_captured": 0, "high_quality_score": 1}
 MARK = "✓"
 LEGEND = (
     f"Cells: mean over seeds [95 % t interval over seeds, clipped to the metric's range]; 'last {LAST}': "
     f"each run's mean over its last {LAST} evaluations; {MARK}: the published value lies inside our "
     "interval; (n=k): only k seeds have a value."
 )
+
+
+def metrics() -> list[Output]:
+    """The columns: every output the registered diagnostics declare for the runs they score."""
+    return diagnostics_registry.outputs()
+
+
+def last_metrics() -> list[Output]:
+    """The columns also reported as each run's mean over its last evaluations."""
+    return [o for o in metrics() if o.last]
 
 
 def last_evals(history: list[dict], key: str, k: int = LAST) -> float:
@@ -52,11 +59,11 @@ def load_runs(root: Path) -> pd.DataFrame:
             continue
         row = {k: s.get(k) for k in ("dataset", "variant", "tag", "seed", "iters", "status", "wall_time_s")}
         row["variant"] = row["variant"] + (f"-{row['tag']}" if row.get("tag") else "")
-        for key, _, _ in METRICS:
-            row[key] = (s.get("metrics") or {}).get(key, np.nan)
+        for out in metrics():
+            row[out.key] = (s.get("metrics") or {}).get(out.key, np.nan)
         history = read_metrics(path.parent / "metrics.jsonl")
-        for key, _, _ in LAST_METRICS:
-            row[f"{key}_last{LAST}"] = last_evals(history, key)
+        for out in last_metrics():
+            row[f"{out.key}_last{LAST}"] = last_evals(history, out.key)
         row["modes_total"] = (s.get("metrics") or {}).get("modes_total", np.nan)
         row["failure_events"] = len(s.get("failure_events") or [])
         rows.append(row)
@@ -90,7 +97,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     ok = runs[runs["status"] == "ok"]
     grouped = ok.groupby(["dataset", "variant"])
-    keys = [k for k, _, _ in METRICS] + [f"{k}_last{LAST}" for k, _, _ in LAST_METRICS]
+    keys = [o.key for o in metrics()] + [f"{o.key}_last{LAST}" for o in last_metrics()]
     out = grouped[keys].agg(["mean", "std"])
     out.columns = [f"{a}_{b}" for a, b in out.columns]
     for key in keys:  # the 95 % t interval the displayed tables show (not clipped here)
@@ -124,16 +131,17 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
         total = grp["modes_total"].max()
         row = {"dataset": dataset, "variant": variant, "source": f"ours ({int(grp['iters'].max())} it)"}
         pub = PUBLISHED.get((dataset, variant))
-        top = {"modes": total if total == total else np.inf, "HQ %": 100.0}
-        suffix = f" / {total:.0f}" if total == total else ""
-        for key, title, scale in METRICS:
-            digits = 1 if title in top else 3
-            target = {"modes": pub[0], "HQ %": pub[1]}.get(title) if pub else None
-            unit = suffix if title == "modes" else ""
-            row[title] = _ci(ok[key], scale, digits, top.get(title, np.inf), target, unit)
-            if title in top:
-                row[f"{title}, last {LAST}"] = _ci(
-                    ok[f"{key}_last{LAST}"], scale, digits, top[title], target, unit
+        for out in metrics():
+            upper, unit = out.upper, ""
+            if isinstance(upper, str):  # a per-run bound (the number of modes), shown after the value
+                bound = grp[upper].max() if upper in grp else np.nan
+                upper, unit = (bound, f" / {bound:.0f}") if bound == bound else (np.inf, "")
+            field = PUBLISHED_FIELD.get(out.key)
+            target = pub[field] if pub and field is not None else None
+            row[out.label] = _ci(ok[out.key], out.scale, out.digits, upper, target, unit)
+            if out.last:
+                row[f"{out.label}, last {LAST}"] = _ci(
+                    ok[f"{out.key}_last{LAST}"], out.scale, out.digits, upper, target, unit
                 )
         row["seeds ok/div/fail"] = (
             f"{len(ok)}/{int((grp['status'] == 'diverged').sum())}/{int((grp['status'] == 'failed').sum())}"
@@ -164,15 +172,17 @@ def to_markdown(table: pd.DataFrame) -> str:
     return table.to_markdown(index=False) + "\n"
 
 
-# Columns where the best of our rows is set in bold: title -> True where higher is better.
-BEST_COLUMNS = {
-    "modes": True,
-    f"modes, last {LAST}": True,
-    "HQ %": True,
-    f"HQ %, last {LAST}": True,
-    "KL(gen||true)": False,
-    "KL(true||gen)": False,
-}
+def best_columns() -> dict[str, bool]:
+    """Columns where the best of our rows is set in bold: title -> True where higher is better."""
+    out: dict[str, bool] = {}
+    for o in metrics():
+        if o.direction != "none":
+            out[o.label] = o.direction == "higher"
+            if o.last:
+                out[f"{o.label}, last {LAST}"] = o.direction == "higher"
+    return out
+
+
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -185,7 +195,7 @@ def best_cells(table: pd.DataFrame) -> set[tuple[int, str]]:
         return best
     ours = table[table["source"].astype(str).str.startswith("ours")]
     for _, grp in ours.groupby("dataset", sort=False):
-        for col, higher in BEST_COLUMNS.items():
+        for col, higher in best_columns().items():
             if col not in grp:
                 continue
             means = {}

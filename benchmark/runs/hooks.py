@@ -40,8 +40,7 @@ class CoverageEval:
         fake = generate(trainer, self.n, self.seed)
         self.last_samples = fake
         scores = self.scorer.score(fake)
-        keep = ("modes_captured", "high_quality_score", "kl_gen_true_distance", "kl_true_gen_distance")
-        out: dict[str, Any] = {f"eval/{k}": scores[k] for k in keep}
+        out: dict[str, Any] = {f"eval/{k}": scores[k] for k in self.scorer.output_keys() if k in scores}
         # Which modes are covered, for mode-hopping analysis and the coverage-over-time plot.
         out["eval/captured"] = self.scorer.captured(scores)
         return out
