@@ -163,11 +163,14 @@ class CGAN(GAN):
     def generate(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return self.generate_labeled(n, gen)[0]
 
-    def discriminator_step(
-        self, real: torch.Tensor, gen: torch.Generator, labels: torch.Tensor | None = None
-    ) -> StepLogs:
-        if labels is None:
-            raise ValueError("cgan's discriminator step needs the real batch's mode labels")
+    def real_batch(self, data: RealData, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """The real batch with its mode labels: D is conditioned on them."""
+        return data.sample_labeled(self.train.batch_size, gen)
+
+    def discriminator_step(self, batch: tuple[torch.Tensor, torch.Tensor], gen: torch.Generator) -> StepLogs:
+        if not isinstance(batch, tuple) or len(batch) != 2:
+            raise ValueError("cgan's discriminator step needs (real batch, its mode labels)")
+        real, labels = batch
         with torch.no_grad():
             fake, fake_labels = self.generate_labeled(real.shape[0], gen)
         return self.update_discriminator(
@@ -177,11 +180,3 @@ class CGAN(GAN):
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake, labels = self.generate_labeled(self.train.batch_size, gen)
         return self.update_generator(self.loss(self._last_d_real, self.discriminator(fake, labels)).g_loss)
-
-    def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
-        logs: StepLogs = {}
-        for _ in range(self.train.d_steps):
-            real, labels = data.sample_labeled(self.train.batch_size, gen)
-            logs = self.discriminator_step(real, gen, labels)
-        logs.update(self.generator_step(gen))
-        return logs

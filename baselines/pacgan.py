@@ -96,14 +96,10 @@ class PacGAN(GAN):
         # Only the input layer grows: the hidden sizes stay those of the unpacked D, as in the paper.
         return g, PackedDiscriminator(self.build_discriminator(pack=m), m)
 
-    def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
-        n = self.train.batch_size * self.options.pack
-        logs: StepLogs = {}
-        for _ in range(self.train.d_steps):
-            # The base discriminator step generates as many fakes as it is given real samples.
-            logs = self.discriminator_step(data.sample(n, gen), gen)
-        logs.update(self.generator_step(gen))
-        return logs
+    def real_batch(self, data: RealData, gen: torch.Generator) -> torch.Tensor:
+        """``pack`` real samples per packed input; the base discriminator step generates as many
+        fakes as it is given real samples."""
+        return data.sample(self.train.batch_size * self.options.pack, gen)
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake = self.generate(self.train.batch_size * self.options.pack, gen)

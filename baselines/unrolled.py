@@ -189,11 +189,7 @@ class UnrolledGAN(GAN):
         """One Adam step of G on the unrolled surrogate; D and its optimizer are left as they were."""
         return self.update_generator(*self.unrolled_generator_loss(data, gen))
 
-    def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
-        # As the base class, except that the generator step needs the data (fresh real batches for
-        # the simulated D steps), which the base ``generator_step(gen)`` does not receive.
-        logs: StepLogs = {}
-        for _ in range(self.train.d_steps):
-            logs = self.discriminator_step(data.sample(self.train.batch_size, gen), gen)
-        logs.update(self.unrolled_generator_step(data, gen))
-        return logs
+    def generator_update(self, data: RealData, gen: torch.Generator) -> StepLogs:
+        """The template's generator update, on the unrolled surrogate (it draws fresh real batches
+        for the simulated D steps)."""
+        return self.unrolled_generator_step(data, gen)

@@ -1,9 +1,11 @@
 """The variant base class: how a GAN variant computes its losses, never a training loop of its own.
 
-A variant owns its networks and optimizers and implements one training step
-(``train_step``: ``d_steps`` discriminator updates, then one generator update). Subclasses override
-only what differs: the loss, a penalty, the networks, or extra hooks for the shared
-:class:`baselines.trainer.Trainer` (replay buffers, unrolling, snapshots).
+A variant owns its networks and optimizers. The one training step every variant takes is the base
+class's template, :meth:`Variant.train_step`: :meth:`~Variant.d_updates` discriminator updates, each
+on a fresh :meth:`~Variant.real_batch`, then one :meth:`~Variant.generator_update`. Subclasses override
+only the pieces that differ (how many D updates, what a real batch is, the loss, a penalty, the
+networks, the fakes D sees, the generator's objective) or add hooks for the shared
+:class:`baselines.trainer.Trainer` (replay buffers, snapshots); none writes its own loop.
 """
 
 from __future__ import annotations
@@ -138,12 +140,32 @@ class Variant:
         self.opt_g.step()
         return {"g_loss": g_loss.detach(), **(logs or {})}
 
+    def d_updates(self) -> int:
+        """Discriminator updates before each generator update (``train.d_steps``; WGAN's ``n_critic``)."""
+        return self.train.d_steps
+
+    def real_batch(self, data: RealData, gen: torch.Generator) -> Any:
+        """The real batch of one discriminator update, passed as is to :meth:`discriminator_step`
+        (PacGAN draws ``pack`` times more; cGAN draws the mode labels with it)."""
+        return data.sample(self.train.batch_size, gen)
+
     def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
+        """The template of every variant's step: ``d_updates()`` discriminator updates, each on a
+        fresh real batch, then one generator update; the logs of the last D update and of G's.
+
+        The order of random draws is part of the contract (it makes runs reproducible and equal to
+        a plain loop, ``tests/test_harness_equivalence.py``): real batch, D's fakes, for each D
+        update; then G's noise."""
         logs: StepLogs = {}
-        for _ in range(self.train.d_steps):
-            logs = self.discriminator_step(data.sample(self.train.batch_size, gen), gen)
-        logs.update(self.generator_step(gen))
+        for _ in range(self.d_updates()):
+            logs = self.discriminator_step(self.real_batch(data, gen), gen)
+        logs.update(self.generator_update(data, gen))
         return logs
+
+    def generator_update(self, data: RealData, gen: torch.Generator) -> StepLogs:
+        """The template's generator update: :meth:`generator_step`, which needs no data; an objective
+        that draws real samples of its own (the unrolled GAN's simulated D steps) overrides this."""
+        return self.generator_step(gen)
 
     # ----- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ import torch
 from .config import TrainConfig
 from .errors import ConfigError
 from .losses import AdversarialLoss, wasserstein
-from .variant import Problem, RealData, StepLogs, Variant
+from .variant import Problem, StepLogs, Variant
 
 
 class WGAN(Variant):
@@ -142,9 +142,6 @@ class WGAN(Variant):
             **logs,
         }
 
-    def train_step(self, data: RealData, gen: torch.Generator) -> StepLogs:
-        logs: StepLogs = {}
-        for _ in range(self.options.n_critic):
-            logs = self.discriminator_step(data.sample(self.train.batch_size, gen), gen)
-        logs.update(self.generator_step(gen))
-        return logs
+    def d_updates(self) -> int:
+        """``n_critic`` critic updates per generator update (Algorithm 1)."""
+        return self.options.n_critic
