@@ -9,8 +9,8 @@ classifiers of :mod:`diagnostics.classifiers` need torch; they are imported on f
 
 from typing import Any
 
+from .detector_base import FailureEvent
 from .detectors import (
-    FailureEvent,
     detect_d_loss_to_zero,
     detect_d_saturation,
     detect_g_loss_rising,
@@ -30,14 +30,8 @@ from .registry import _register_builtins, evaluate, get, names, register
 
 _register_builtins()
 
-_CLASSIFIER_NAMES = (
-    "ModeClassifier",
-    "PerChannelClassifier",
-    "classifier_info",
-    "data_fingerprint",
-    "load_or_train",
-    "train_mode_classifier",
-)
+_CLASSIFIER_NAMES = ("ModeClassifier", "PerChannelClassifier")
+_CLASSIFIER_TRAINING_NAMES = ("classifier_info", "data_fingerprint", "load_or_train", "train_mode_classifier")
 
 
 def __getattr__(name: str) -> Any:
@@ -45,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from . import classifiers
 
         return getattr(classifiers, name)
+    if name in _CLASSIFIER_TRAINING_NAMES:
+        from . import classifier_training
+
+        return getattr(classifier_training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

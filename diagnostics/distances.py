@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .features import as_features
+from .neighbours import check_magnitude
 
 
 def feature_statistics(features: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +87,8 @@ def frechet_distance(real: Any, fake: Any) -> dict[str, float]:
             space is not an Inception FID and is not comparable with published FIDs.
         ``frechet_feature_dim``: d.
     """
-    r = as_features(real, "real")
-    f = as_features(fake, "fake")
+    r = check_magnitude(as_features(real, "real"), "real")  # see neighbours.MAX_FEATURE_MAGNITUDE
+    f = check_magnitude(as_features(fake, "fake"), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
     mu_r, s_r = feature_statistics(r)
@@ -156,8 +157,10 @@ def kernel_distance(
         ``kid_std``: population standard deviation of the per-subset estimates (as torch-fidelity).
         ``kid_subset_size_used``: the subset size used. ``kid_feature_dim``: d.
     """
-    r = as_features(real, "real", np.float32)
-    f = as_features(fake, "fake", np.float32)
+    # Fix: 1e30 passed as_features and overflowed the float32 Gram products (kid_mean nan, with
+    # RuntimeWarnings); see neighbours.MAX_FEATURE_MAGNITUDE.
+    r = check_magnitude(as_features(real, "real", np.float32), "real")
+    f = check_magnitude(as_features(fake, "fake", np.float32), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
     if isinstance(kid_subsets, bool) or not isinstance(kid_subsets, int) or kid_subsets < 1:

@@ -27,14 +27,16 @@ from typing import Any
 import numpy as np
 
 from .features import as_features
-from .neighbours import _sq_dist, _sq_norms, knn_radii
+from .neighbours import _sq_dist, _sq_norms, check_magnitude, knn_radii
 
 _BLOCK = 128  # columns per block of the incremental first-collision search
 
 
 def _pair(real: Any, fake: Any) -> tuple[np.ndarray, np.ndarray]:
-    r = as_features(real, "real", np.float32)
-    f = as_features(fake, "fake", np.float32)
+    # Fix: 1e30 passed as_features and overflowed the float32 distances (the calibrated threshold
+    # came out nan, with RuntimeWarnings); see neighbours.MAX_FEATURE_MAGNITUDE.
+    r = check_magnitude(as_features(real, "real", np.float32), "real")
+    f = check_magnitude(as_features(fake, "fake", np.float32), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
     centre = r.mean(axis=0, dtype=np.float64).astype(np.float32)  # keeps float32 distances accurate

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from .detector_base import FailureEvent
 from .detectors import (
-    FailureEvent,
     detect_d_loss_to_zero,
     detect_d_saturation,
     detect_g_loss_rising,

@@ -98,7 +98,8 @@ def classifier_coverage(
 
     Raises:
         ClassifierTooWeakError: held-out accuracy below ``min_accuracy`` (or unknown).
-        ValueError: empty ``fake``, bad shapes or options, classifier/n_modes mismatch, invalid weights.
+        ValueError: empty ``fake``, bad shapes or options, classifier/n_modes mismatch, invalid weights,
+            or real images (when used for the reference) on which the classifier's output is non-finite.
     """
     accuracy = float(getattr(classifier, "held_out_accuracy", float("nan")))
     if min_accuracy is not None and min_accuracy > 0 and not accuracy >= min_accuracy:
@@ -119,9 +120,19 @@ def classifier_coverage(
     if weights is not None:
         w = _weights(weights, k)
     elif real is not None:
-        real_labels, _ = _predict(classifier, real, batch_size, k, "real")
+        real_labels, real_conf = _predict(classifier, real, batch_size, k, "real")
         if real_labels.size == 0:
             raise ValueError("real holds no samples; pass real=None for uniform weights")
+        # Fix: a non-finite real image (nan, inf, or pixels so far outside [-1, 1] that the logits
+        # overflow) gets a nan confidence and an arbitrary arg-max label, which silently skewed the
+        # reference histogram. Fake images may be non-finite (never high quality, as in
+        # mixture_coverage); the reference may not.
+        bad = int(np.count_nonzero(~np.isfinite(real_conf)))
+        if bad:
+            raise ValueError(
+                f"real holds {bad} image(s) on which the classifier's output is non-finite (non-finite "
+                "pixels, or pixels far outside [-1, 1]); they would skew the reference mode histogram"
+            )
         w = _weights(np.bincount(real_labels, minlength=k), k)
     else:
         w = np.full(k, 1.0 / k)

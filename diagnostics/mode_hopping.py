@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .detectors import MODE_HOPPING, FailureEvent, _as_1d, _check_finite, _check_int, _check_lengths
+from .detector_base import MODE_HOPPING, FailureEvent, _as_1d, _check_finite, _check_int, _check_lengths
 
 
 def _as_mode_set(entry: Any) -> frozenset[int] | None:

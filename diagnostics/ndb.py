@@ -32,6 +32,7 @@ import numpy as np
 from scipy.special import ndtri, rel_entr
 
 from .features import as_features
+from .neighbours import check_magnitude
 
 DEFAULT_KMEANS_MAX_SAMPLES = 10_000  # real rows K-means is fitted on; see the module docstring
 
@@ -97,8 +98,10 @@ def ndb(
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
-    r = as_features(real, "real", np.float32)
-    f = as_features(fake, "fake", np.float32)
+    # Fix: 1e30 passed as_features and overflowed K-means' float32 squared norms (one cluster, nan
+    # distances, RuntimeWarnings); see neighbours.MAX_FEATURE_MAGNITUDE.
+    r = check_magnitude(as_features(real, "real", np.float32), "real")
+    f = check_magnitude(as_features(fake, "fake", np.float32), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
     k = ndb_bins

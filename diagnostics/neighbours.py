@@ -46,6 +46,29 @@ from .features import as_features
 _CHUNK_ELEMENTS = 1 << 23  # float64 entries of one distance block (64 MiB)
 DEFAULT_MAX_SAMPLES = 10_000  # rows per set, as in Naeem et al. (2020); see the module docstring
 
+# Largest feature magnitude the feature-space diagnostics accept (prdc, frechet_distance,
+# kernel_distance, ndb, duplicate_rate, birthday_support). Fix: as_features only refused nan and inf,
+# so a finite but huge entry (1e30 from a diverged generator) got through, and then overflowed the float32
+# distance and Gram products (kid_mean, dup_threshold and birthday_threshold came out nan, K-means found
+# one cluster, all with RuntimeWarnings) or, in float64, wiped out every other distance by cancellation
+# (one 1e30 entry in real ring-8 data turned prdc's density into 79.8, with no warning at all).
+# Squared float32 distances overflow once |x| is above about 1.8e19 / sqrt(d); 1e15 leaves room for
+# d up to 1e8 and is far above any feature space in the suite (pixels in [-1, 1], activations ~10).
+# The same bound applies to every feature diagnostic, since evaluate() gives them the same features.
+MAX_FEATURE_MAGNITUDE = 1e15
+
+
+def check_magnitude(a: np.ndarray, what: str) -> np.ndarray:
+    """Return ``a`` (finite features, from ``as_features``); raise ``ValueError`` when an entry's
+    magnitude is above :data:`MAX_FEATURE_MAGNITUDE`."""
+    peak = max(float(a.max()), -float(a.min())) if a.size else 0.0  # no |a| temporary
+    if peak > MAX_FEATURE_MAGNITUDE:
+        raise ValueError(
+            f"{what} holds values of magnitude up to {peak:.3g}, above {MAX_FEATURE_MAGNITUDE:.0e}: "
+            "squared distances would overflow or lose all precision; check or rescale the features"
+        )
+    return a
+
 
 def _sq_norms(a: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", a, a)
@@ -143,8 +166,8 @@ def prdc(
         isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 2
     ):
         raise ValueError(f"max_samples must be None or an int >= 2, got {max_samples!r}")
-    r = as_features(real, "real", np.float64)
-    f = as_features(fake, "fake", np.float64)
+    r = check_magnitude(as_features(real, "real", np.float64), "real")  # see MAX_FEATURE_MAGNITUDE
+    f = check_magnitude(as_features(fake, "fake", np.float64), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
     rng = np.random.default_rng(seed)

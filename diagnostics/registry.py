@@ -110,10 +110,10 @@ def register(
 ) -> Diagnostic:
     """Add a diagnostic to the registry and return its entry.
 
-    ``main_key`` defaults to the first declared output's key, else ``name``. Raises ``ValueError`` for an empty or already-registered name,
-    an unknown ``direction`` or kind in ``evaluated_on``, a malformed ``needs`` or an output key
-    declared with another meaning by a registered diagnostic; ``TypeError`` when ``fn`` is not
-    callable.
+    ``main_key`` defaults to the first declared output's key, else ``name``. Raises
+    ``ValueError`` for an empty or already-registered name, an unknown ``direction`` or kind in
+    ``evaluated_on``, a malformed ``needs`` or an output key declared with another meaning by a
+    registered diagnostic; ``TypeError`` when ``fn`` is not callable.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"diagnostic name must be a non-empty string, got {name!r}")

@@ -13,7 +13,8 @@ from diagnostics import (
     load_or_train,
     train_mode_classifier,
 )
-from diagnostics.classifiers import _random_shift, data_fingerprint, to_model_input
+from diagnostics.classifier_training import _random_shift, data_fingerprint
+from diagnostics.classifiers import to_model_input
 
 SIZE = 12
 N_CLASSES = 4

@@ -202,7 +202,7 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (
             ["suite", "nosuch"],
             "valid: gan-veegan, goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, "
-            "stacked-mnist-long, stacked-mnist-paper, standard, veegan-protocol",
+            "stacked-mnist-long, stacked-mnist-paper, standard, temperature-protocol, veegan-protocol",
         ),
     ],
 )

@@ -21,16 +21,14 @@ from typing import Any
 from torch import nn
 
 from benchmark.data.images import ImageDataset, default_cache_dir
-from diagnostics.classifiers import (
-    DEFAULT_DOWNSAMPLE,
+from diagnostics.classifier_training import (
     DEFAULT_EPOCHS,
-    DEFAULT_WIDTH,
-    PerChannelClassifier,
     classifier_info,
     data_fingerprint,
     load_or_train,
     train_mode_classifier,
 )
+from diagnostics.classifiers import DEFAULT_DOWNSAMPLE, DEFAULT_WIDTH, PerChannelClassifier
 
 # Settings every cached classifier is trained with; part of the cache key.
 TRAIN_SETTINGS: dict[str, Any] = {"held_out": 0.2, "split_seed": 0, "seed": 0}
