@@ -30,12 +30,13 @@ from benchmark.data.datasets import MixtureDataset
 from diagnostics import registry as diagnostics_registry
 from diagnostics.classifiers import predict_modes
 from diagnostics.image_coverage import classifier_coverage
+from diagnostics.mixture import mixture_coverage
 
 MIXTURE_SAMPLES = 2500  # VEEGAN protocol
 STACKED_MNIST_SAMPLES = 26000  # VEEGAN / PacGAN protocol
 IMAGE_SAMPLES = 10000
 REFERENCE_SEED = 2_000_003  # the real reference set never touches a training or evaluation stream
-COVERAGE = {"mixture": "mixture_coverage", "image": "classifier_coverage"}  # computed as below
+COVERAGE = {"mixture": "mixture_coverage", "image": "classifier_coverage"}  # computed by _coverage
 
 
 class _Predictions:
@@ -136,7 +137,7 @@ class Scorer:
         self, fake: np.ndarray, predictions: tuple[torch.Tensor, torch.Tensor] | None
     ) -> dict[str, Any]:
         if self.is_mixture:
-            return dict(diagnostics_registry.get(COVERAGE["mixture"]).fn(None, fake, **self._options()))
+            return dict(mixture_coverage(None, fake, **self._options()))
         labels, conf = predictions if predictions is not None else self.predict(fake)
         known = _Predictions(self.classifier, labels, conf)
         options = {"classifier": known, "min_accuracy": self.min_accuracy, **self._options()}

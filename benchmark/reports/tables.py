@@ -53,16 +53,17 @@ def last_evals(history: list[dict], key: str, k: int = LAST) -> float:
 def load_runs(root: Path) -> pd.DataFrame:
     """Every ``summary.json`` under ``root`` as one row (metrics flattened)."""
     rows = []
+    columns, last_columns = metrics(), last_metrics()
     for path in sorted(Path(root).rglob("summary.json")):
         s = read_summary(path)
         if s is None:
             continue
         row = {k: s.get(k) for k in ("dataset", "variant", "tag", "seed", "iters", "status", "wall_time_s")}
         row["variant"] = row["variant"] + (f"-{row['tag']}" if row.get("tag") else "")
-        for out in metrics():
+        for out in columns:
             row[out.key] = (s.get("metrics") or {}).get(out.key, np.nan)
         history = read_metrics(path.parent / "metrics.jsonl")
-        for out in last_metrics():
+        for out in last_columns:
             row[f"{out.key}_last{LAST}"] = last_evals(history, out.key)
         row["modes_total"] = (s.get("metrics") or {}).get("modes_total", np.nan)
         row["failure_events"] = len(s.get("failure_events") or [])
@@ -126,12 +127,13 @@ def display_table(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs.assign(_order=runs["variant"].map(lambda v: (not v.startswith("gan"), v)))
     runs = runs.sort_values(["dataset", "_order"], kind="stable")
     last_variant = runs.groupby("dataset")["variant"].last().to_dict()
+    columns = metrics()
     for (dataset, variant), grp in runs.groupby(["dataset", "variant"], sort=False):
         ok = grp[grp["status"] == "ok"]
         total = grp["modes_total"].max()
         row = {"dataset": dataset, "variant": variant, "source": f"ours ({int(grp['iters'].max())} it)"}
         pub = PUBLISHED.get((dataset, variant))
-        for out in metrics():
+        for out in columns:
             upper, unit = out.upper, ""
             if isinstance(upper, str):  # a per-run bound (the number of modes), shown after the value
                 bound = grp[upper].max() if upper in grp else np.nan

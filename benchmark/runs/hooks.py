@@ -40,7 +40,7 @@ class CoverageEval:
         fake = generate(trainer, self.n, self.seed)
         self.last_samples = fake
         scores = self.scorer.score(fake)
-        out: dict[str, Any] = {f"eval/{k}": scores[k] for k in self.scorer.output_keys() if k in scores}
+        out: dict[str, Any] = {f"eval/{k}": scores[k] for k in self.scorer.output_keys()}
         # Which modes are covered, for mode-hopping analysis and the coverage-over-time plot.
         out["eval/captured"] = self.scorer.captured(scores)
         return out
