@@ -129,6 +129,10 @@ class _WeightedPool:
 
 class AdaGAN(GAN):
     name = "adagan"
+    batchable = False
+    not_batchable_reason = (
+        "each run grows its own mixture of generators with its own reweighted pool, between phases"
+    )
     paper = "Tolstikhin et al. 2017, arXiv 1701.02386"
 
     @dataclass

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import draws
 from .gan import GAN
 from .networks import build_generator
 from .variant import RealData, StepLogs
@@ -136,6 +137,7 @@ class CGAN(GAN):
 
     name = "cgan"
     paper = "Mirza & Osindero 2014, arXiv 1411.1784"
+    batchable = True
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         z, k = self.train.z_dim, self.problem.n_modes
@@ -153,7 +155,7 @@ class CGAN(GAN):
 
     def sample_labels(self, n: int, gen: torch.Generator) -> torch.Tensor:
         """``n`` mode labels ``(n,)`` (int64) drawn from the data's mode weights."""
-        return torch.multinomial(self.mode_weights, n, replacement=True, generator=gen)
+        return draws.multinomial(gen, self.mode_weights, n)
 
     def generate_labeled(self, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Samples ``(n, *sample_shape)`` and the labels ``(n,)`` they were generated for."""
@@ -165,18 +167,19 @@ class CGAN(GAN):
 
     def real_batch(self, data: RealData, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """The real batch with its mode labels: D is conditioned on them."""
-        return data.sample_labeled(self.train.batch_size, gen)
+        return draws.sample_labeled(data, self.train.batch_size, gen)
 
     def discriminator_step(self, batch: tuple[torch.Tensor, torch.Tensor], gen: torch.Generator) -> StepLogs:
         if not isinstance(batch, tuple) or len(batch) != 2:
             raise ValueError("cgan's discriminator step needs (real batch, its mode labels)")
         real, labels = batch
         with torch.no_grad():
-            fake, fake_labels = self.generate_labeled(real.shape[0], gen)
+            fake, fake_labels = self.generate_labeled(self.batch_len(real), gen)
         return self.update_discriminator(
             self.discriminator(real, labels), self.discriminator(fake, fake_labels)
         )
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake, labels = self.generate_labeled(self.train.batch_size, gen)
-        return self.update_generator(self.loss(self._last_d_real, self.discriminator(fake, labels)).g_loss)
+        d_fake = self.discriminator(fake, labels)
+        return self.update_generator(self.per_run(self.loss)(self._last_d_real, d_fake).g_loss)

@@ -127,6 +127,10 @@ class ExperienceReplay(GAN):
     """
 
     name = "experience-replay"
+    batchable = False
+    not_batchable_reason = (
+        "its replay buffer and generator snapshots are per-run Python state outside the networks"
+    )
     paper = "Mode collapse in GANs blog post 2017-01-18; Shrivastava et al. 2017, arXiv 1612.07828"
 
     @dataclass

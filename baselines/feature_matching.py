@@ -48,6 +48,7 @@ class FeatureMatching(GAN):
     """
 
     name = "feature-matching"
+    batchable = True
     paper = "Salimans et al. 2016, arXiv 1606.03498"
 
     @dataclass
@@ -72,7 +73,7 @@ class FeatureMatching(GAN):
         layer = self.options.layer
         with torch.no_grad():
             real_features = self.discriminator.features(self._last_real, layer)
-        return feature_matching_loss(real_features, self.discriminator.features(fake, layer))
+        return self.per_run(feature_matching_loss)(real_features, self.discriminator.features(fake, layer))
 
     def generator_loss(self, fake: torch.Tensor) -> tuple[torch.Tensor, StepLogs]:
         """G's loss on the batch ``fake`` and the extra scalars to log."""

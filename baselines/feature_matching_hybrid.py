@@ -43,6 +43,6 @@ class FeatureMatchingHybrid(FeatureMatching):
     def generator_loss(self, fake: torch.Tensor) -> tuple[torch.Tensor, StepLogs]:
         # The last real logits are passed only because the shared loss signature takes them; the
         # non-saturating generator loss reads d_fake alone.
-        adv = self.loss(self._last_d_real, self.discriminator(fake)).g_loss
+        adv = self.per_run(self.loss)(self._last_d_real, self.discriminator(fake)).g_loss
         fm = self.feature_matching_term(fake)
         return adv + self.options.fm_weight * fm, {"g_adv_loss": adv.detach(), "fm_loss": fm.detach()}

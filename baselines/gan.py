@@ -20,6 +20,7 @@ from .variant import Variant
 class GAN(Variant):
     name = "gan"
     paper = "Goodfellow et al. 2014, arXiv 1406.2661"
+    batchable = True
 
     @dataclass
     class Options:

@@ -135,6 +135,10 @@ class GuidedLatent(GAN):
     """
 
     name = "guided-latent"
+    batchable = False
+    not_batchable_reason = (
+        "each run trains its own auxiliary classifier network on the first step, outside G and D"
+    )
     paper = "Kashikar, 'Fixing Mode Collapse in GANs using Guided Latent Spaces' (blog post, no arXiv id)"
 
     @dataclass

@@ -137,6 +137,7 @@ class MinibatchDiscrimination(GAN):
     """
 
     name = "minibatch-discrimination"
+    batchable = True
     paper = "Salimans et al. 2016, arXiv 1606.03498"
 
     @dataclass

@@ -17,6 +17,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from . import draws
 from .errors import ConfigError
 from .gan import GAN
 from .variant import RealData, StepLogs
@@ -75,6 +76,7 @@ class PacGAN(GAN):
     """
 
     name = "pacgan"
+    batchable = True
     paper = "Lin, Khetan, Fanti, Oh 2018, arXiv 1712.04086"
 
     @dataclass
@@ -99,9 +101,9 @@ class PacGAN(GAN):
     def real_batch(self, data: RealData, gen: torch.Generator) -> torch.Tensor:
         """``pack`` real samples per packed input; the base discriminator step generates as many
         fakes as it is given real samples."""
-        return data.sample(self.train.batch_size * self.options.pack, gen)
+        return draws.sample(data, self.train.batch_size * self.options.pack, gen)
 
     def generator_step(self, gen: torch.Generator) -> StepLogs:
         fake = self.generate(self.train.batch_size * self.options.pack, gen)
         d_fake = self.discriminator(fake)  # (batch_size,): one logit per pack
-        return self.update_generator(self.loss(self._last_d_real, d_fake).g_loss)
+        return self.update_generator(self.per_run(self.loss)(self._last_d_real, d_fake).g_loss)

@@ -107,6 +107,11 @@ class UnrolledGAN(GAN):
     """
 
     name = "unrolled"
+    batchable = False
+    not_batchable_reason = (
+        "its surrogate objective runs simulated D updates on copies of D's parameters, "
+        "an inner optimizer that is not written for a run axis"
+    )
     paper = "Metz et al. 2016, arXiv 1611.02163"
 
     @dataclass

@@ -45,6 +45,7 @@ class WGAN(Variant):
     name = "wgan"
     d_loss_kind = "wasserstein"
     paper = "Arjovsky, Chintala, Bottou 2017, arXiv 1701.07875"
+    batchable = True
 
     @dataclass
     class Options:
@@ -120,20 +121,20 @@ class WGAN(Variant):
 
     def discriminator_step(self, real: torch.Tensor, gen: torch.Generator) -> StepLogs:
         with torch.no_grad():
-            fake = self.generate(real.shape[0], gen)
+            fake = self.generate(self.batch_len(real), gen)
         d_real = self.discriminator(real)
         d_fake = self.discriminator(fake)
-        out = self.loss(d_real, d_fake)
+        out = self.per_run(self.loss)(d_real, d_fake)
         extra, logs = self.penalty(real, fake, gen)
         d_loss = out.d_loss + extra
         self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        d_loss.sum().backward()
         self.opt_d.step()
         self.constrain_critic()
         # The base generator_step passes D's last real scores to the loss; the Wasserstein
         # generator loss ignores them, but the shared step expects them.
         self._last_d_real = d_real.detach()
-        critic_real, critic_fake = d_real.detach().mean(), d_fake.detach().mean()
+        critic_real, critic_fake = d_real.detach().mean(-1), d_fake.detach().mean(-1)
         return {
             "d_loss": d_loss.detach(),
             "wasserstein_estimate": critic_real - critic_fake,

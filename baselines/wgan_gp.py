@@ -74,7 +74,7 @@ class WGANGP(WGAN):
     def penalty(
         self, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator
     ) -> tuple[torch.Tensor | float, StepLogs]:
-        gp = gradient_penalty(self.discriminator, real, fake, gen)
+        gp = gradient_penalty(self.discriminator, real, fake, gen, run_dims=self.run_dims)
         return self.options.gp_lambda * gp, {"gp": gp.detach()}
 
     def constrain_critic(self) -> None:
