@@ -86,6 +86,7 @@ tables: setup
 
 perf: setup
 	$(BIN)/python -m benchmark.perf.training --iters 1000 --rounds 5 --threads 1 --out results/perf.json
+	$(BIN)/python -m benchmark.perf.batched --iters 40 --rounds 3 --ks 1,5,10 --threads 1 --out results/perf_batched.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -51,8 +51,14 @@ def per_run(gen: Gen, draw: Callable[[torch.Generator], Any]) -> Any:
 
 
 def randn(gen: Gen, *shape: int, device: torch.device | None = None) -> torch.Tensor:
-    """Standard normal draws of ``shape`` (``(K, *shape)`` for K runs)."""
-    return per_run(gen, lambda g: torch.randn(*shape, generator=g, device=device))
+    """Standard normal draws of ``shape`` (``(K, *shape)`` for K runs, each run's slice filled in
+    place by its generator: the numbers ``torch.randn`` gives, without a copy to stack them)."""
+    if not isinstance(gen, RunGenerators):
+        return torch.randn(*shape, generator=gen, device=device)
+    out = torch.empty(len(gen), *shape, device=device)
+    for k, g in enumerate(gen.gens):
+        out[k].normal_(generator=g)
+    return out
 
 
 def rand(

@@ -117,6 +117,7 @@ def _cmd_suite(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
         records=records,
+        batch=args.batch,
     )
     source = records if records is not None else out  # what the tables and report are built from
     paths = write_tables(source, tables, stem=suite.name)

@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start a local Ray)"
     )
+    p.add_argument(
+        "--batch",
+        type=at_least(1),
+        default=None,
+        help="train up to this many seeds of a dataset and variant as one batched model "
+        "(default 10 on a CPU, all on a GPU; 1: one run at a time)",
+    )
     _add_data_flags(p)
     p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")
     p.add_argument(

@@ -15,7 +15,8 @@ from typing import Any
 
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
-from benchmark.runs.run import RunSpec, failed_record, run_in_worker
+from benchmark.runs.batch import run_unit_in_worker
+from benchmark.runs.run import RunSpec, failed_record
 
 
 def require_ray() -> Any:
@@ -34,13 +35,14 @@ def gpus_for(spec: RunSpec, cluster_gpus: float) -> int:
 
 
 def run_on_ray(
-    specs: list[RunSpec],
+    units: list[list[RunSpec]],
     root: Path,
     threads: int,
     address: str | None,
     done: Callable[[RunSpec, dict[str, Any]], None],
 ) -> None:
-    """Submit every spec (in the given order) and call ``done(spec, summary)`` as each finishes.
+    """Submit every work unit (one run, or the seeds of a batched job; in the given order) as one
+    task and call ``done(spec, summary)`` for each of its runs as it finishes.
 
     Connects to ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``); with none, uses the
     Ray instance this process already initialised, or starts a local one for the suite.
@@ -51,22 +53,23 @@ def run_on_ray(
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
         gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(run_in_worker)
+        task = ray.remote(run_unit_in_worker)
         pending = {
-            task.options(num_cpus=threads, num_gpus=gpus_for(spec, gpus), max_retries=1).remote(
-                spec, str(root), threads
-            ): spec
-            for spec in specs
+            task.options(num_cpus=threads, num_gpus=gpus_for(unit[0], gpus), max_retries=1).remote(
+                unit, str(root), threads
+            ): unit
+            for unit in units
         }
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
-                spec = pending.pop(ready[0])
+                unit = pending.pop(ready[0])
                 try:
-                    result = ray.get(ready[0])
-                except Exception as exc:  # a lost task or dead worker; the record stays unfinished
-                    result = failed_record(spec, exc)
-                done(spec, result)
+                    results = ray.get(ready[0])
+                except Exception as exc:  # a lost task or dead worker; the records stay unfinished
+                    results = [failed_record(spec, exc) for spec in unit]
+                for spec, result in zip(unit, results, strict=True):
+                    done(spec, result)
         finally:
             for ref in pending:  # interrupted: do not leave tasks running on the cluster
                 ray.cancel(ref, force=True)

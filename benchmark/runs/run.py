@@ -131,31 +131,49 @@ def check_matching_config(path: Path, config: dict[str, Any]) -> None:
             raise ConfigError(f"{path} holds a different configuration; choose another --out or remove it")
 
 
-def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
-    """Train (or resume, or skip) one run and return its summary."""
+@dataclass
+class Job:
+    """One run between its start (folder, hooks, variant) and its finish (samples, summary)."""
+
+    spec: RunSpec
+    config: dict[str, Any]
+    dataset: Any
+    train: TrainConfig
+    folder: Path
+    summary: dict[str, Any]
+    hooks: list[Any]
+    log: JsonlLog
+    evaluator: CoverageEval
+    scorer: Scorer
+    previous: dict[str, Any]
+    started: float
+    variant: Any = None
+    build_error: Exception | None = None
+
+
+def start_run(spec: RunSpec, root: Path, progress: bool = False) -> Job | dict[str, Any]:
+    """Resolve, check and prepare one run (its folder, config and hooks), or return the summary of
+    the same run finished before (it is skipped). The variant is built
+    before anything is written, so that an option its constructor refuses is bad input (one line,
+    no run folder); nothing before it draws from torch's random stream."""
     config, dataset, train = _prepare(spec)
     folder = spec.folder(root)
     summary_path = folder / "summary.json"
     check_matching_config(folder / "config.json", config)
     if summary_path.exists():
         return json.loads(summary_path.read_text(encoding="utf-8"))
-    if threads:
-        torch.set_num_threads(threads)
-    # The variant is built before anything is written, so that an option its constructor refuses is
-    # bad input (one line, no run folder); nothing before it draws from torch's random stream.
+    variant, build_error = None, None
     torch.manual_seed(spec.seed)  # network initialisation
-    build_error: Exception | None = None
     try:
         variant = registry.build(
             spec.variant, dataset.problem, train, config["variant_options"], resolve_device(train.device)
         )
     except ConfigError:
         raise
-    except Exception as exc:  # a defect, not bad input: recorded as a failed run below
-        variant, build_error = None, exc
+    except Exception as exc:  # a defect, not bad input: recorded as a failed run
+        build_error = exc
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "config.json", config)
-
     scorer = Scorer(dataset, cache_dir=spec.data.get("cache_dir"))
     progress_path = folder / "progress.json"
     previous = json.loads(progress_path.read_text()) if progress_path.exists() else {"wall_time_s": 0.0}
@@ -170,33 +188,55 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
     }
     log = JsonlLog(folder / "metrics.jsonl")
     evaluator = CoverageEval(scorer, train.eval_samples, spec.seed)
-    trainer = None
+    hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
+    if progress:
+        hooks.append(_Bar(train.iters))
+    return Job(
+        spec,
+        config,
+        dataset,
+        train,
+        folder,
+        summary,
+        hooks,
+        log,
+        evaluator,
+        scorer,
+        previous,
+        started,
+        variant,
+        build_error,
+    )
+
+
+def mark_resumed(job: Job, step: int) -> None:
+    """Drop the log records after the checkpoint a run restarts from (all of them when it starts)."""
+    job.log.truncate_after(step)
+    if step:
+        job.summary["resumed_from"] = step
+
+
+def finish_run(job: Job, view: Any, outcome: BaseException | None, batch: int = 1) -> dict[str, Any]:
+    """Score and record one run after training: ``outcome`` is None (trained to the end), the
+    Diverged it stopped at, or the error that stopped it. ``view`` is its trainer (or batched view)."""
+    spec, summary, folder = job.spec, job.summary, job.folder
+    fake = None
     try:
-        if build_error is not None:
-            raise build_error
-        hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
-        if progress:
-            hooks.append(_Bar(train.iters))
-        trainer = Trainer(variant, dataset, train, hooks=hooks, checkpoint=folder / "checkpoint.pt")
-        if trainer.load_checkpoint():
-            log.truncate_after(trainer.step)
-            summary["resumed_from"] = trainer.step
-        else:
-            log.truncate_after(0)
-        trainer.fit()
-        fake = generate(trainer, scorer.final_samples, spec.seed)
-        _save_samples(folder / "samples.npy", fake, scorer.is_mixture)
-        metrics = scorer.score(fake)
+        if outcome is not None:
+            raise outcome
+        fake = generate(view, job.scorer.final_samples, spec.seed)
+        _save_samples(folder / "samples.npy", fake, job.scorer.is_mixture)
+        metrics = job.scorer.score(fake)
         if "captured" in metrics:
             summary["captured_modes"] = metrics.pop("captured")
         summary["status"] = "ok"
         summary["metrics"] = metrics
     except Diverged as exc:
         summary.update(status="diverged", diverged_step=exc.step, error=str(exc))
-        fake = evaluator.last_samples
+        fake = job.evaluator.last_samples
     except Exception as exc:  # recorded, so one broken run never stops a suite
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        write_text(folder / "error.txt", traceback.format_exc())
+        write_text(folder / "error.txt", "".join(traceback.format_exception(exc)))
         fake = None
 
     history = read_metrics(folder / "metrics.jsonl")
@@ -214,11 +254,14 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         ),
         None,
     )
-    summary["wall_time_s"] = previous["wall_time_s"] + time.perf_counter() - started
-    summary["device"] = str(trainer.variant.device) if trainer else None
+    # A batched job's wall time is shared by its runs: each is charged an equal part.
+    summary["wall_time_s"] = job.previous["wall_time_s"] + (time.perf_counter() - job.started) / batch
+    if batch > 1:
+        summary["batched_with"] = batch
+    summary["device"] = str(view.variant.device) if view is not None else None
     summary["versions"] = versions()
     try:
-        plots.samples_plot(dataset, fake, folder / "samples.png", title=_title(spec, summary))
+        plots.samples_plot(job.dataset, fake, folder / "samples.png", title=_title(spec, summary))
         plots.loss_plot(
             history,
             events,
@@ -228,8 +271,29 @@ def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None =
         )
     except Exception as exc:  # a plotting problem must not lose the numbers
         summary["plot_error"] = f"{type(exc).__name__}: {exc}"
-    write_json(summary_path, summary)
+    write_json(folder / "summary.json", summary)
     return summary
+
+
+def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
+    """Train (or resume, or skip) one run and return its summary."""
+    if threads:
+        torch.set_num_threads(threads)
+    job = start_run(spec, root, progress)
+    if isinstance(job, dict):
+        return job
+    trainer, outcome = None, None
+    try:
+        if job.build_error is not None:
+            raise job.build_error
+        trainer = Trainer(
+            job.variant, job.dataset, job.train, hooks=job.hooks, checkpoint=job.folder / "checkpoint.pt"
+        )
+        mark_resumed(job, trainer.step if trainer.load_checkpoint() else 0)
+        trainer.fit()
+    except Exception as exc:
+        outcome = exc
+    return finish_run(job, trainer, outcome)
 
 
 def _save_samples(path: Path, fake: np.ndarray, is_mixture: bool) -> None:
@@ -303,8 +367,3 @@ def failed_record(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
         "status": "failed",
         "error": f"{type(exc).__name__}: {exc}",
     }
-
-
-def run_in_worker(spec: RunSpec, root: str, threads: int) -> dict[str, Any]:
-    """A run in a pool process or a Ray task (picklable arguments only)."""
-    return run(spec, Path(root), threads=threads)

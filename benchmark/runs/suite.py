@@ -23,8 +23,9 @@ from baselines import registry
 from baselines.config import TrainConfig, from_dict
 from baselines.errors import ConfigError
 from benchmark.data import registry as dataset_registry
+from benchmark.runs.batch import plan_units, run_unit, run_unit_in_worker
 from benchmark.runs.records import RECORDED_STATUSES, record, recorded_summary
-from benchmark.runs.run import RunSpec, check_matching_config, failed_record, resolve, run, run_in_worker
+from benchmark.runs.run import RunSpec, check_matching_config, failed_record, resolve
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -200,18 +201,24 @@ def by_cost(specs: list[RunSpec]) -> list[RunSpec]:
     return sorted(specs, key=lambda s: (rank[s.seed], -run_cost(s)))
 
 
+def unit_cost(unit: list[RunSpec]) -> float:
+    """A work unit's cost: a batched job of K runs costs about K runs (on a CPU core, make perf)."""
+    return sum(run_cost(s) for s in unit)
+
+
 def _local_pool(
-    specs: list[RunSpec], root: Path, jobs: int, threads: int, done: Callable[[RunSpec, dict], None]
+    units: list[list[RunSpec]], root: Path, jobs: int, threads: int, done: Callable[[RunSpec, dict], None]
 ) -> None:
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_in_worker, spec, str(root), threads): spec for spec in specs}
+        futures = {pool.submit(run_unit_in_worker, unit, str(root), threads): unit for unit in units}
         for fut in as_completed(futures):
-            spec = futures[fut]
+            unit = futures[fut]
             try:
-                result = fut.result()
+                results = fut.result()
             except Exception as exc:  # a worker that died
-                result = failed_record(spec, exc)
-            done(spec, result)
+                results = [failed_record(spec, exc) for spec in unit]
+            for spec, result in zip(unit, results, strict=True):
+                done(spec, result)
 
 
 def run_suite(
@@ -223,6 +230,7 @@ def run_suite(
     backend: str = "local",
     address: str | None = None,
     records: Path | None = None,
+    batch: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every spec, seed-major and most expensive first within a seed; finished runs are skipped,
     interrupted ones resume, failures are recorded and never stop the others. Returns the summaries
@@ -236,6 +244,11 @@ def run_suite(
     (default ``cpu_count // jobs``; oversubscribing cores makes PyTorch's CPU kernels spin and crawl).
     ``ray``: each run is a Ray task needing ``threads`` CPUs (default 1) and a GPU when its device is
     cuda/auto and the cluster has GPUs; ``root`` must be a folder every node sees.
+
+    ``batch``: the seeds of one dataset, variant and settings train as one batched model of at most
+    this many runs (:func:`benchmark.runs.batch.plan_units`; None: 10 on a CPU, all on a GPU; 1: one
+    run at a time). Variants that cannot be batched run one at a time, and their summaries say why.
+    Units run most expensive first.
     """
     from tqdm import tqdm
 
@@ -259,20 +272,23 @@ def run_suite(
         bar.set_postfix_str(f"{spec.dataset}/{spec.variant}/seed{spec.seed}")
         bar.update()
 
+    units = plan_units(specs, batch, jobs if backend == "local" else 1)
+    units = sorted(units, key=lambda u: -unit_cost(u)) if len(units) < len(specs) else units
     if backend == "ray":
         from benchmark.runs.ray_backend import run_on_ray
 
-        run_on_ray(specs, Path(root).resolve(), threads or 1, address, done)
+        run_on_ray(units, Path(root).resolve(), threads or 1, address, done)
     else:
         threads = threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
         if jobs <= 1:
-            for spec in specs:
+            for unit in units:
                 try:
-                    result = run(spec, root, progress=progress, threads=threads)
+                    unit_results = run_unit(unit, root, threads=threads, progress=progress)
                 except Exception as exc:  # as in the pool: one run refused never stops the others
-                    result = failed_record(spec, exc)
-                done(spec, result)
+                    unit_results = [failed_record(spec, exc) for spec in unit]
+                for spec, result in zip(unit, unit_results, strict=True):
+                    done(spec, result)
         else:
-            _local_pool(specs, root, jobs, threads, done)
+            _local_pool(units, root, jobs, threads, done)
     bar.close()
     return results
