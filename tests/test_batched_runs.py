@@ -44,8 +44,10 @@ def test_plan_units_groups_seeds_and_leaves_unbatchable_variants_single():
         [("unrolled", 1)],
         [("gan", 9)],
     ]
-    assert [len(u) for u in plan_units([_spec("gan", s) for s in range(6)])] == [6]
-    assert [len(u) for u in plan_units([_spec("gan", s) for s in range(6)], jobs=2)] == [3, 3]
+    six = [_spec("gan", s, device="cpu") for s in range(6)]
+    assert [len(u) for u in plan_units(six)] == [1] * 6  # a CPU batches only when asked
+    assert [len(u) for u in plan_units([_spec("gan", s, device="cuda") for s in range(6)])] == [6]
+    assert [len(u) for u in plan_units(six, batch=10, jobs=2)] == [3, 3]
     assert [len(u) for u in plan_units([_spec("gan", s) for s in range(6)], batch=1)] == [1] * 6
 
 
@@ -105,9 +107,65 @@ def test_the_suite_runner_batches_seeds(tmp_path, jobs):
         "[train]\niters = 20\nbatch_size = 32\nz_dim = 16\nlog_every = 10\neval_every = 10\n"
         "eval_samples = 200\n"
     )
-    results = run_suite(load_suite(str(path)), tmp_path / "runs", jobs=jobs, threads=1, progress=False)
+    suite = load_suite(str(path))
+    results = run_suite(suite, tmp_path / "runs", jobs=jobs, threads=1, progress=False, batch=3)
     by = {(r["variant"], r["seed"]): r for r in results}
     assert len(by) == 6 and all(r["status"] == "ok" for r in results)
     # Four units (the gan seeds, three unrolled runs) keep two processes busy: no split.
     assert [by[("gan", s)].get("batched_with") for s in range(3)] == [3, 3, 3]
     assert all("batched_with" not in by[("unrolled", s)] for s in range(3))
+
+
+class Ref:
+    def __init__(self, value):
+        self.value = value
+
+
+class FakeRay:
+    """The few calls run_on_ray makes, executed in this process (Ray itself is an optional extra)."""
+
+    def __init__(self):
+        self.submitted = []
+
+    def is_initialized(self):
+        return True
+
+    def cluster_resources(self):
+        return {"CPU": 2}
+
+    def remote(self, fn):
+        fake = self
+
+        class Task:
+            def options(self, **opts):
+                return self
+
+            def remote(self, *args):
+                fake.submitted.append(args[0])
+                return Ref(fn(*args))
+
+        return Task()
+
+    def wait(self, refs, num_returns=1):
+        return refs[:1], refs[1:]
+
+    def get(self, ref):
+        return ref.value
+
+    def cancel(self, ref, force=False):
+        pass
+
+
+def test_ray_tasks_carry_batched_jobs(tmp_path, monkeypatch):
+    import sys
+
+    from benchmark.runs.ray_backend import run_on_ray
+
+    fake = FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    units = plan_units([_spec("gan", s, iters=20, eval_every=10, ckpt_every=0) for s in range(3)], batch=3)
+    got = []
+    run_on_ray(units, tmp_path, 1, None, lambda spec, result: got.append((spec.seed, result)))
+    assert [len(u) for u in fake.submitted] == [3]  # one task for the three seeds
+    assert sorted(seed for seed, _ in got) == [0, 1, 2]
+    assert all(r["status"] == "ok" and r["batched_with"] == 3 for _, r in got)

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=at_least(1),
         default=None,
         help="train up to this many seeds of a dataset and variant as one batched model "
-        "(default 10 on a CPU, all on a GPU; 1: one run at a time)",
+        "(default: up to 64 on a GPU; 1, one run at a time, on a CPU, where it measured no faster)",
     )
     _add_data_flags(p)
     p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")

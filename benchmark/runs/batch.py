@@ -80,7 +80,10 @@ def _batch_refusal(jobs: list[Job]) -> str | None:
     return None
 
 
-CPU_MAX_BATCH = 10  # on a CPU core the gain levels off by K = 10 (make perf); a GPU takes every seed
+# On a CPU core a batched job measured no faster than its single runs (make perf: 0.96-1.07x on ring8
+# at K = 5 and 10, 0.72x for the stacked-MNIST DCGAN at K = 5; results/perf_batched.json), so a CPU
+# batches only when asked (--batch); a GPU, where per-operation overhead dominates, takes every seed.
+CPU_MAX_BATCH = 1
 GPU_MAX_BATCH = 64
 
 
@@ -91,7 +94,7 @@ def _group_key(spec: RunSpec) -> str:
 
 
 def max_batch_for(spec: RunSpec) -> int:
-    """The default batch size for ``spec``'s device: all seeds on a GPU, CPU_MAX_BATCH on a CPU."""
+    """The default batch size for ``spec``'s device: GPU_MAX_BATCH on a GPU, CPU_MAX_BATCH on a CPU."""
     device = str(spec.train.get("device", "auto"))
     cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     return GPU_MAX_BATCH if cuda else CPU_MAX_BATCH

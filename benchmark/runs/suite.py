@@ -246,9 +246,9 @@ def run_suite(
     cuda/auto and the cluster has GPUs; ``root`` must be a folder every node sees.
 
     ``batch``: the seeds of one dataset, variant and settings train as one batched model of at most
-    this many runs (:func:`benchmark.runs.batch.plan_units`; None: 10 on a CPU, all on a GPU; 1: one
-    run at a time). Variants that cannot be batched run one at a time, and their summaries say why.
-    Units run most expensive first.
+    this many runs (:func:`benchmark.runs.batch.plan_units`; None: up to 64 on a GPU, none on a CPU,
+    where make perf measured no gain; 1: one run at a time). Variants that cannot be batched run one
+    at a time, and their summaries say why. Units run most expensive first.
     """
     from tqdm import tqdm
 
