@@ -84,6 +84,9 @@ tables: setup
 	$(BIN)/mcbench table results/records/$(SUITE) --curves results/figures/$(SUITE) > /dev/null
 	$(BIN)/mcbench report results/records/$(SUITE) --name $(SUITE) --tables results/tables
 
+gate-power: setup
+	$(BIN)/python -m benchmark.gate.power --suite smoke --reps 3 --jobs 2 --out results/gate_power.json
+
 perf: setup
 	$(BIN)/python -m benchmark.perf.training --iters 1000 --rounds 5 --threads 1 --out results/perf.json
 	$(BIN)/python -m benchmark.perf.batched --iters 40 --rounds 3 --ks 1,5,10 --threads 1 --out results/perf_batched.json
