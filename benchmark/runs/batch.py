@@ -12,7 +12,7 @@ import torch
 from baselines import registry
 from baselines.atomic import write_json
 from baselines.trainer import Trainer
-from benchmark.runs.run import Job, RunSpec, finish_run, mark_resumed, run, start_run
+from benchmark.runs.run import Job, RunSpec, finish_run, mark_resumed, run, share_wall_time, start_run
 
 
 def run_batch(specs: list[RunSpec], root: Path, threads: int | None = None) -> list[dict[str, Any]]:
@@ -45,6 +45,7 @@ def run_batch(specs: list[RunSpec], root: Path, threads: int | None = None) -> l
         if note is None:
             for j in todo:
                 mark_resumed(j, trainer.step if restored else 0)
+                share_wall_time(j, len(todo))
             outcomes: list[BaseException | None]
             try:
                 result = trainer.fit()

@@ -209,6 +209,13 @@ def start_run(spec: RunSpec, root: Path, progress: bool = False) -> Job | dict[s
     )
 
 
+def share_wall_time(job: Job, runs: int) -> None:
+    """Charge the run ``1 / runs`` of the wall time from now on (a batched job of ``runs``)."""
+    for hook in job.hooks:
+        if isinstance(hook, _ProgressFile):
+            hook.share = runs
+
+
 def mark_resumed(job: Job, step: int) -> None:
     """Drop the log records after the checkpoint a run restarts from (all of them when it starts)."""
     job.log.truncate_after(step)
@@ -329,13 +336,15 @@ def _title(spec: RunSpec, summary: dict[str, Any]) -> str:
 
 
 class _ProgressFile:
-    """Keeps the accumulated wall time next to the checkpoint, so a resumed run reports its total."""
+    """Keeps the accumulated wall time next to the checkpoint, so a resumed run reports its total
+    (``share``: the runs of a batched job that share this wall time, each charged an equal part)."""
 
     def __init__(self, path: Path, before: float, started: float):
-        self.path, self.before, self.started = path, before, started
+        self.path, self.before, self.started, self.share = path, before, started, 1
 
     def on_checkpoint(self, trainer: Any, step: int) -> None:
-        write_json(self.path, {"step": step, "wall_time_s": self.before + time.perf_counter() - self.started})
+        spent = (time.perf_counter() - self.started) / self.share
+        write_json(self.path, {"step": step, "wall_time_s": self.before + spent})
 
 
 class _Bar:
