@@ -23,6 +23,7 @@ BENCHMARK_LEVELS = {
     "diagnose": 2,
     "perf": 2,
     "experiments": 3,
+    "gate": 3,
     "cli": 4,
     "__main__": 5,
 }

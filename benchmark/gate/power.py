@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from baselines.atomic import write_json
-from benchmark.gate.mutants import MUTANTS, Mutant, register_mutants
+from benchmark.gate.mutants import MUTANTS, Mutant, mutants_registered, register_mutants
 from benchmark.reports.regress import compare, load_baseline, with_seeds
 from benchmark.reports.tables import load_runs
 from benchmark.runs.run import RunSpec, run
@@ -54,8 +54,7 @@ def _run_one(spec: RunSpec, root: str, threads: int) -> dict[str, Any]:
 
 
 def _execute(specs: list[RunSpec], root: Path, jobs: int, threads: int) -> None:
-    if jobs <= 1:
-        register_mutants()
+    if jobs <= 1:  # in this process: main() holds the mutants registered
         for spec in specs:
             _run_one(spec, str(root), threads)
         return
@@ -77,6 +76,13 @@ def _verdict(baseline: dict[str, Any], variant: str, folder: Path, datasets: lis
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Measure and print; the mutants are registered in this process only while it runs (pool
+    workers register them at start)."""
+    with mutants_registered():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--suite", default="smoke")
     p.add_argument("--reps", type=int, default=3, help="fresh seed pairs per mutant and per unbroken variant")
@@ -89,7 +95,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    register_mutants()
     datasets = args.datasets.split(",") if args.datasets else None
     mutants = [m for m in MUTANTS if args.mutants is None or m.name in args.mutants.split(",")]
     if args.unbroken == "none":
