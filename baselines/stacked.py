@@ -15,7 +15,7 @@ so a batched run's checkpoint is a single run's checkpoint and either can resume
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -106,23 +106,24 @@ class StackedModule(nn.Module):
         return self
 
     # ----- state to and from the single modules -----------------------------------------------
+    def _pairs(self, modules: Sequence[nn.Module]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(run k's slice of a stacked tensor, module k's own tensor), for every parameter and buffer."""
+        for k, m in enumerate(modules):
+            own = {**dict(m.named_parameters()), **dict(m.named_buffers())}
+            for name in self._param_names + self._buffer_names:
+                yield getattr(self, _key(name))[k], own[name]
+
     @torch.no_grad()
     def copy_to(self, modules: Sequence[nn.Module]) -> None:
         """Write run ``k``'s slice into ``modules[k]`` (parameters and buffers)."""
-        for k, m in enumerate(modules):
-            own = dict(m.named_parameters())
-            own.update(dict(m.named_buffers()))
-            for name in self._param_names + self._buffer_names:
-                own[name].copy_(getattr(self, _key(name))[k])
+        for stacked, own in self._pairs(modules):
+            own.copy_(stacked)
 
     @torch.no_grad()
     def copy_from(self, modules: Sequence[nn.Module]) -> None:
         """Overwrite every run's slice from ``modules[k]`` (the inverse of :meth:`copy_to`)."""
-        for k, m in enumerate(modules):
-            own = dict(m.named_parameters())
-            own.update(dict(m.named_buffers()))
-            for name in self._param_names + self._buffer_names:
-                getattr(self, _key(name))[k].copy_(own[name])
+        for stacked, own in self._pairs(modules):
+            stacked.copy_(own)
 
 
 def _param_shapes(opt: torch.optim.Optimizer) -> list[torch.Size]:

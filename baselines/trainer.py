@@ -154,8 +154,10 @@ class Trainer:
         return out
 
     # ----- checkpoints ----------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "variant": self.variant.state_dict(), "gen": self.gen.get_state()}
+    def state_dict(self, run: int = 0) -> dict[str, Any]:
+        """What run ``run``'s checkpoint holds (a single run's: its variant, generator and step)."""
+        view = self._slots[run][0]
+        return {"step": self.step, "variant": view.variant.state_dict(), "gen": view.gen.get_state()}
 
     def save_checkpoint(self) -> None:
         """Each run's state to its checkpoint file (a batched run's file is a single run's)."""
@@ -164,12 +166,11 @@ class Trainer:
         if self.is_batched:
             self.variant.sync_views(optimizers=True)
         for i in self._alive():
-            view, _, path = self._slots[i]
+            _, _, path = self._slots[i]
             if path is None:
                 continue
-            state = {"step": self.step, "variant": view.variant.state_dict(), "gen": view.gen.get_state()}
             buf = io.BytesIO()
-            torch.save(state, buf)
+            torch.save(self.state_dict(i), buf)
             atomic_write(path, lambda f, b=buf: f.write(b.getvalue()), binary=True)
             self._call("on_checkpoint", self.step, runs=[i])
 

@@ -10,6 +10,15 @@ def _one_thread():
 
 
 @pytest.fixture
+def float64():
+    """float64 as the default dtype inside the test (for checks that must not see float32 rounding)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+@pytest.fixture
 def tiny_train():
     """A training config small enough for a unit test (seconds)."""
     return {

@@ -88,14 +88,6 @@ def _worst(a, b):
     return worst
 
 
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def _data(kind):
     return FakeImages((1, 28, 28)) if kind == "image" else get_dataset("ring8")
 

@@ -26,14 +26,6 @@ class Ring64:
         return centre + 0.1 * torch.randn(n, 2, generator=gen, dtype=torch.float64)
 
 
-@pytest.fixture
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
 def _variant(name="unrolled", warm_steps=3, seed=0, **options):
     """A tiny float64 variant whose D (and its Adam state) has taken ``warm_steps`` real steps."""
     cfg = TrainConfig(batch_size=BS, z_dim=3, lr_d=1e-2, lr_g=1e-3, net=NetConfig(hidden=8))
