@@ -1,7 +1,16 @@
-"""Registry of GAN variants. Built-ins are registered explicitly below, one line each."""
+"""Registry of GAN variants. Built-ins are registered explicitly below, one line each.
+
+A user's own variants live in the user's own module, which calls :func:`register` when imported. Name
+the module in the environment variable ``MCBENCH_PLUGINS`` (comma-separated module names on the
+Python path), or pass ``mcbench --plugin MODULE``, which sets it: the registry imports those modules
+the first time it is asked for a name, in every process, so the suite runner's worker processes and
+Ray tasks see the same variants.
+"""
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import Any
 
 import torch
@@ -11,6 +20,20 @@ from .errors import ConfigError
 from .variant import Problem, Variant
 
 _VARIANTS: dict[str, type[Variant]] = {}
+PLUGINS_ENV = "MCBENCH_PLUGINS"
+_IMPORTED: set[str] = set()
+
+
+def load_plugins() -> None:
+    """Import the modules named in ``MCBENCH_PLUGINS`` that this process has not imported yet."""
+    for module in (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",")):
+        if not module or module in _IMPORTED:
+            continue
+        _IMPORTED.add(module)  # first: a plugin that asks the registry for names must not recurse
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise ConfigError(f"{PLUGINS_ENV}: cannot import plugin module {module!r}: {exc}") from None
 
 
 def register(cls: type[Variant]) -> type[Variant]:
@@ -26,10 +49,12 @@ def register(cls: type[Variant]) -> type[Variant]:
 
 
 def names() -> list[str]:
+    load_plugins()
     return sorted(_VARIANTS)
 
 
 def get(name: str) -> type[Variant]:
+    load_plugins()
     try:
         return _VARIANTS[name]
     except KeyError:

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from baselines import registry
 from baselines.errors import ConfigError
 from benchmark.cli.commands import COMMANDS
 from benchmark.cli.parser import build_parser
@@ -45,7 +46,35 @@ def check_output(flag: str, path: Path, kind: str) -> None:
         raise ConfigError(f"{flag} {path}: {above} is not writable")
 
 
+def _take_plugins(argv: list[str]) -> list[str]:
+    """Remove ``--plugin MODULE`` pairs from ``argv``; set ``MCBENCH_PLUGINS``
+    so that this process and every worker it starts import those modules (their variants register)."""
+    plugins, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--plugin" and i + 1 < len(argv):
+            plugins.append(argv[i + 1])
+            i += 2
+            continue
+        if a.startswith("--plugin="):
+            plugins.append(a.split("=", 1)[1])
+        else:
+            rest.append(a)
+        i += 1
+    if plugins:
+        old = [m for m in os.environ.get(registry.PLUGINS_ENV, "").split(",") if m]
+        os.environ[registry.PLUGINS_ENV] = ",".join(dict.fromkeys(old + plugins))
+    return rest
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        argv = _take_plugins(argv)
+        registry.load_plugins()
+    except ConfigError as exc:
+        print(f"mcbench: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:

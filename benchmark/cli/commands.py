@@ -158,6 +158,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_regress(args: argparse.Namespace) -> int:
     from benchmark.reports.regress import parse_seeds, run_gate
 
+    if args.suite is None:
+        from benchmark.gate.gate import run_gate as run_checks
+
+        if args.seeds:
+            raise ConfigError(
+                "--seeds is for --suite; a gate file names its seeds (seeds, calibration_seeds)"
+            )
+        return run_checks(
+            args.gate or "mitigations",
+            args.baseline,
+            update=args.update,
+            out=args.out,
+            jobs=args.jobs,
+            threads=args.threads,
+            progress=sys.stderr.isatty(),
+        )
+    if args.gate:
+        raise ConfigError("give --gate or --suite, not both")
     return run_gate(
         args.suite,
         args.baseline,

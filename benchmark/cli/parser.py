@@ -88,6 +88,12 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mcbench", description="Diagnose and benchmark GAN mode collapse.")
+    parser.add_argument(  # taken out of argv by benchmark.cli.main before parsing; listed for --help
+        "--plugin",
+        action="append",
+        metavar="MODULE",
+        help="import MODULE first (it registers the user's own variants; also MCBENCH_PLUGINS)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="train one (dataset, variant, seed) and write its run folder")
@@ -171,10 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "regress", help="regression gate: run a suite with fresh records and compare with its baseline"
     )
-    p.add_argument("--suite", default="smoke", help="suite name or TOML path (default smoke)")
-    p.add_argument("--baseline", type=Path, default=None, help="default results/baselines/SUITE.json")
-    p.add_argument("--update", action="store_true", help="rewrite the baseline on purpose")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the suite's, at least 2)")
+    p.add_argument(
+        "--gate", default=None, help="gate name (benchmark/gate/NAME.toml) or TOML path (default mitigations)"
+    )
+    p.add_argument(
+        "--suite",
+        default=None,
+        help="instead of a gate: compare a plain suite's cell means (the older rule; no stated power)",
+    )
+    p.add_argument("--baseline", type=Path, default=None, help="default results/baselines/NAME.json")
+    p.add_argument("--update", action="store_true", help="rewrite (calibrate) the baseline on purpose")
+    p.add_argument("--seeds", default=None, help="--suite only: comma-separated seeds (default: at least 2)")
     p.add_argument("--out", type=Path, default=None, help="keep run records here (default: a temp folder)")
     p.add_argument("--jobs", type=at_least(1), default=2, help="parallel processes (default 2)")
     p.add_argument(

@@ -1,153 +1,164 @@
-"""Gate power: how often the regression gate catches each mutant, and how often it fires on unbroken
-code with fresh seeds (its false alarms).
+"""Gate power: how often the gate (:mod:`benchmark.gate.gate`) catches each mutant, and how often it
+fires on unbroken code with fresh seeds (its false alarms), measured against the committed baseline.
 
-For each mutant of :mod:`benchmark.gate.mutants` the gate suite's runs of the mutated variant (every
-dataset of the suite) are rerun with the mutant, with ``reps`` fresh pairs of seeds (2-3, 4-5, ...; the
-baseline's are 0-1), and compared with the committed baseline's cells of that variant by the gate's own
-rule (:func:`benchmark.reports.regress.compare`). A repetition in which any cell regresses is a
-detection. The same is done for the unbroken variants: a regression there is a false alarm.
+For each mutant of :mod:`benchmark.gate.mutants` every check of the mutated variant is rerun with the
+mutant in place of the variant, ``reps`` times with the gate's number of fresh seeds each (seeds from
+1000 up; calibration used 0..N-1), and judged by the gate's own rule: a repetition in which a check
+fires is a detection. The unbroken code is rerun the same way ``reruns`` times (seeds from 5000 up): a
+rerun in which any check fires is a false alarm of the whole gate. Run records go to ``--work``
+(finished runs there are reused, so a stopped measurement resumes) and the counts, merged into
+``--out``, keep every seed's values.
 
-    python -m benchmark.gate.power [--suite smoke] [--reps 3] [--mutants a,b] [--unbroken a,b] [--jobs 2]
-        [--out results/gate_power.json]
+    python -m benchmark.gate.power [--gate mitigations] [--reps 5] [--reruns 20] [--mutants a,b]
+        [--checks a,b] [--jobs 2] [--work DIR] [--out results/gate_power.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from baselines import registry
 from baselines.atomic import write_json
-from benchmark.gate.mutants import MUTANTS, Mutant, mutants_registered, register_mutants
-from benchmark.reports.regress import compare, load_baseline, with_seeds
-from benchmark.reports.tables import load_runs
-from benchmark.runs.run import RunSpec, run
-from benchmark.runs.suite import load_suite
+from benchmark.gate.checks import Gate, binom_tail, load_gate
+from benchmark.gate.gate import check_specs, execute, load_baseline, summaries, validate, verdict
+from benchmark.gate.mutants import MUTANTS, Mutant, mutants_registered
+from benchmark.runs.run import RunSpec
+
+MUTANT_SEEDS, RERUN_SEEDS = 1000, 5000
+PLUGIN = "benchmark.gate.mutant_plugin"
 
 
-def _specs(
-    suite_name: str, variant: str, mutant: Mutant | None, seeds: list[int], datasets: list[str] | None
-) -> list[RunSpec]:
-    suite = with_seeds(load_suite(suite_name), seeds)
-    out = []
-    for spec in suite.specs:
-        if spec.variant != variant or (datasets and spec.dataset not in datasets):
-            continue
-        if mutant is not None:
-            spec = dataclasses.replace(
-                spec,
-                variant=mutant.run_variant,
-                options={**spec.options, **mutant.options},
-                train={**spec.train, **mutant.train},
-            )
-        out.append(spec)
+def mutant_specs(gate: Gate, m: Mutant, rep: int) -> dict[str, list[RunSpec]]:
+    """The mutant in place of its variant in each of that variant's checks, for repetition ``rep``."""
+    seeds = list(range(MUTANT_SEEDS + rep * gate.seeds, MUTANT_SEEDS + (rep + 1) * gate.seeds))
+    return {
+        c.name: check_specs(
+            gate, c, seeds, m.run_variant, {**c.options, **m.options}, m.train, f"{c.name}~{m.name}"
+        )
+        for c in gate.checks
+        if c.variant == m.of
+    }
+
+
+def rerun_specs(gate: Gate, rerun: int, checks: list[str]) -> dict[str, list[RunSpec]]:
+    seeds = list(range(RERUN_SEEDS + rerun * gate.seeds, RERUN_SEEDS + (rerun + 1) * gate.seeds))
+    return {c.name: check_specs(gate, c, seeds) for c in gate.checks if c.name in checks}
+
+
+def _judge(gate: Gate, base: dict[str, Any], groups: dict[str, list[RunSpec]], root: Path) -> dict[str, Any]:
+    out = {}
+    for name, specs in groups.items():
+        v = verdict(gate.check(name), base["checks"][name], summaries(specs, root))
+        out[name] = {
+            "seeds": [s.seed for s in specs],
+            "failures": v.failures,
+            "fired": v.fired,
+            "values": v.values,
+            "status": v.status,
+            "line": v.line() if v.fired else "",
+        }
     return out
 
 
-def _run_one(spec: RunSpec, root: str, threads: int) -> dict[str, Any]:
-    return run(spec, Path(root), threads=threads)
-
-
-def _execute(specs: list[RunSpec], root: Path, jobs: int, threads: int) -> None:
-    if jobs <= 1:  # in this process: main() holds the mutants registered
-        for spec in specs:
-            _run_one(spec, str(root), threads)
-        return
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=register_mutants) as pool:
-        list(pool.map(_run_one, specs, [str(root)] * len(specs), [threads] * len(specs)))
-
-
-def _verdict(baseline: dict[str, Any], variant: str, folder: Path, datasets: list[str] | None) -> list[str]:
-    """The gate's regression lines for ``variant``'s cells, the runs in ``folder`` relabelled as it."""
-    cells = {
-        k: c
-        for k, c in baseline["cells"].items()
-        if c["variant"] == variant and (not datasets or c["dataset"] in datasets)
-    }
-    runs = load_runs(folder)
-    if not runs.empty:
-        runs = runs.assign(variant=variant)
-    return [r.line() for r in compare({**baseline, "cells": cells}, runs)]
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Measure and print; the mutants are registered in this process only while it runs (pool
-    workers register them at start)."""
-    with mutants_registered():
-        return _main(argv)
-
-
-def _main(argv: list[str] | None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--suite", default="smoke")
-    p.add_argument("--reps", type=int, default=3, help="fresh seed pairs per mutant and per unbroken variant")
-    p.add_argument("--mutants", default=None, help="comma-separated mutant names (default: all)")
+    p.add_argument("--gate", default="mitigations")
+    p.add_argument("--baseline", type=Path, default=None, help="default results/baselines/GATE.json")
+    p.add_argument("--reps", type=int, default=5, help="repetitions (fresh seed sets) per mutant")
+    p.add_argument("--reruns", type=int, default=20, help="reruns of the unbroken gate with fresh seeds")
+    p.add_argument("--mutants", default=None, help="comma-separated mutant names (default all; 'none')")
     p.add_argument(
-        "--unbroken", default=None, help="variants to rerun unbroken (default: every mutated one; 'none')"
+        "--checks", default=None, help="unbroken reruns of these checks only (default all; 'none')"
     )
-    p.add_argument("--datasets", default=None, help="only these of the suite's datasets (default: all)")
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--threads", type=int, default=None, help="threads per run (default: cores / jobs)")
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--work", type=Path, default=None, help="run records (kept; default a temporary folder)")
+    p.add_argument("--out", type=Path, default=None, help="merge the counts into this JSON file")
     args = p.parse_args(argv)
-    datasets = args.datasets.split(",") if args.datasets else None
-    mutants = [m for m in MUTANTS if args.mutants is None or m.name in args.mutants.split(",")]
-    if args.unbroken == "none":
-        unbroken = []
-    else:
-        unbroken = args.unbroken.split(",") if args.unbroken else sorted({m.of for m in mutants})
-    baseline = load_baseline(Path("results/baselines") / f"{args.suite}.json")
-    threads = args.threads or max(1, (os.cpu_count() or 1) // max(args.jobs, 1))
-    pairs = [[2 + 2 * r, 3 + 2 * r] for r in range(args.reps)]
-    groups: list[tuple[str, str, Mutant | None, list[int]]] = []
+    gate = load_gate(args.gate)
+    validate(gate)
+    base = load_baseline(args.baseline or Path("results/baselines") / f"{gate.name}.json", gate)
+    names = None if args.mutants in (None, "all") else set(args.mutants.split(",")) - {"none"}
+    mutants = [m for m in MUTANTS if names is None or m.name in names]
+    checks = (
+        gate.names() if args.checks in (None, "all") else [c for c in args.checks.split(",") if c != "none"]
+    )
+    for c in checks:
+        gate.check(c)  # an unknown name is one clear error
+    root = args.work or Path(tempfile.mkdtemp(prefix="gate-power-"))
+    groups: dict[tuple[str, int], dict[str, list[RunSpec]]] = {}
     for m in mutants:
-        groups += [(m.name, m.of, m, seeds) for seeds in pairs]
-    for v in unbroken:
-        groups += [(v, v, None, seeds) for seeds in pairs]
-    with tempfile.TemporaryDirectory(prefix="gate-power-") as tmp:
-        folders = {}
-        specs = []
-        for i, (_label, variant, mutant, seeds) in enumerate(groups):
-            folders[i] = Path(tmp) / f"g{i}"
-            specs += [(folders[i], s) for s in _specs(args.suite, variant, mutant, seeds, datasets)]
-        by_folder: dict[Path, list[RunSpec]] = {}
-        for folder, spec in specs:
-            by_folder.setdefault(folder, []).append(spec)
-        for folder, group_specs in by_folder.items():
-            _execute(group_specs, folder, args.jobs, threads)
-        rows: dict[str, dict[str, Any]] = {}
-        for i, (label, variant, mutant, seeds) in enumerate(groups):
-            lines = _verdict(baseline, variant, folders[i], datasets)
-            row = rows.setdefault(
-                label,
-                {
-                    "of": variant,
-                    "kind": "mutant" if mutant else "unbroken",
-                    "breaks": mutant.breaks if mutant else "",
-                    "reps": [],
-                },
-            )
-            row["reps"].append({"seeds": seeds, "flagged": bool(lines), "regressions": lines})
-    for label, row in rows.items():
-        row["rate"] = sum(r["flagged"] for r in row["reps"]) / len(row["reps"])
-        what = "detected" if row["kind"] == "mutant" else "false alarms"
-        print(f"{label:36s} {what}: {sum(r['flagged'] for r in row['reps'])}/{len(row['reps'])}", flush=True)
-    result = {
-        "suite": args.suite,
-        "baseline_seeds": baseline["seeds"],
-        "rule": baseline["rule"],
-        "reps": args.reps,
-        "datasets": datasets or "all",
-        "rows": rows,
-    }
+        for r in range(args.reps):
+            groups[(m.name, r)] = mutant_specs(gate, m, r)
+    for r in range(args.reruns if checks else 0):
+        groups[("unbroken", r)] = rerun_specs(gate, r, checks)
+    specs = [s for g in groups.values() for ss in g.values() for s in ss]
+    old = os.environ.get(registry.PLUGINS_ENV)
+    os.environ[registry.PLUGINS_ENV] = ",".join(filter(None, [old, PLUGIN]))  # the pool's workers
+    try:
+        with mutants_registered():  # and this process (the registry already loaded its plugins)
+            execute(specs, root, args.jobs, args.threads, progress=False)
+    finally:
+        if old is None:
+            os.environ.pop(registry.PLUGINS_ENV, None)
+        else:
+            os.environ[registry.PLUGINS_ENV] = old
+    result: dict[str, Any] = (
+        json.loads(args.out.read_text())
+        if args.out and args.out.exists()
+        else {"mutants": {}, "unbroken": {}}
+    )
+    result.update(
+        {"gate": gate.name, "baseline_created": base["created"], "predicted_false_alarm": base["false_alarm"]}
+    )
+    for m in mutants:
+        reps = [_judge(gate, base, groups[(m.name, r)], root) for r in range(args.reps)]
+        detected = sum(any(c["fired"] for c in rep.values()) for rep in reps)
+        weak = [c for c in reps[0] if base["checks"][c]["weak"]] if reps else []
+        result["mutants"][m.name] = {
+            "of": m.of,
+            "breaks": m.breaks,
+            "checks": sorted(reps[0]) if reps else [],
+            "weak_checks": weak,
+            "detected": detected,
+            "reps": len(reps),
+            "rate": detected / max(1, len(reps)),
+            "per_rep": reps,
+        }
+        print(f"{m.name:36s} detected {detected}/{len(reps)}" + (" (weak check)" if weak else ""), flush=True)
+    if checks and args.reruns:
+        reruns = [_judge(gate, base, groups[("unbroken", r)], root) for r in range(args.reruns)]
+        for c in checks:
+            fired = sum(rr[c]["fired"] for rr in reruns)
+            b = base["checks"][c]
+            result["unbroken"][c] = {
+                "reruns": len(reruns),
+                "fired": fired,
+                "predicted": b["false_alarm"],
+                "failing_seeds": sum(rr[c]["failures"] for rr in reruns),
+                "seeds": sum(len(rr[c]["seeds"]) for rr in reruns),
+                "per_rerun": [
+                    {k: rr[c][k] for k in ("seeds", "failures", "fired", "values")} for rr in reruns
+                ],
+            }
+            print(f"{c:36s} false alarms {fired}/{len(reruns)} (predicted {100 * b['false_alarm']:.2g} %)")
+        whole = sum(any(rr[c]["fired"] for c in checks) for rr in reruns)
+        result["gate_false_alarms"] = {"checks": checks, "reruns": len(reruns), "fired": whole}
+        print(f"whole gate: {whole}/{len(reruns)} reruns raised an alarm")
     if args.out:
         write_json(args.out, result)
     return result
+
+
+def seed_failure_bound(failures: int, seeds: int, n: int, allowed: int) -> float:
+    """The false-alarm rate a check would have if its per-seed failure rate were the Laplace estimate
+    from ``failures`` of ``seeds`` observed (used by the README table)."""
+    return binom_tail(n, (failures + 1) / (seeds + 2), allowed)
 
 
 if __name__ == "__main__":
