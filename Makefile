@@ -35,11 +35,12 @@ benchmark: setup
 	$(BIN)/mcbench suite standard --jobs $(JOBS) --out results/runs/standard --tables results/tables $(if $(ITERS),--iters $(ITERS))
 	@echo "report: results/reports/standard/index.html (static HTML; open it in a browser)"
 
-# Regression gate: the smoke suite with fresh records against results/baselines/smoke.json; exits
-# non-zero naming each regression. `make regress UPDATE=1` rewrites the baseline on purpose.
+# Regression gate: one mechanism check per variant (benchmark/gate/mitigations.toml) against
+# results/baselines/mitigations.json; exits non-zero with one line per check whose rule fired.
+# `make regress UPDATE=1` recalibrates the baseline on purpose (20 seeds per check and the gan reference).
 .PHONY: regress
 regress: setup
-	$(BIN)/mcbench regress --suite smoke --jobs $(JOBS) $(if $(UPDATE),--update)
+	$(BIN)/mcbench regress --jobs $(JOBS) $(if $(UPDATE),--update)
 
 benchmark-smoke: setup
 	$(BIN)/mcbench suite smoke --jobs $(JOBS) --out results/runs/smoke --tables results/tables
@@ -85,7 +86,7 @@ tables: setup
 	$(BIN)/mcbench report results/records/$(SUITE) --name $(SUITE) --tables results/tables
 
 gate-power: setup
-	$(BIN)/python -m benchmark.gate.power --suite smoke --reps 3 --jobs 2 --out results/gate_power.json
+	$(BIN)/python -m benchmark.gate.power --reps 5 --reruns 20 --jobs $(JOBS) --work results/runs/gate-power --out results/gate_power.json
 
 perf: setup
 	$(BIN)/python -m benchmark.perf.training --iters 1000 --rounds 5 --threads 1 --out results/perf.json

@@ -31,3 +31,10 @@ def tiny_train():
         "eval_samples": 200,
         "net": {"hidden": 16, "conv_width": 4},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_plugins(monkeypatch):
+    # `mcbench --plugin` sets MCBENCH_PLUGINS for the process and its workers; no test leaks it.
+    monkeypatch.setenv("MCBENCH_PLUGINS", "")
+    yield

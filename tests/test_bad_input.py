@@ -82,6 +82,18 @@ def _cases():
         ["regress", "--suite", "nosuch"], "unknown suite 'nosuch'; valid: ", id="regress suite"
     )
     yield pytest.param(
+        ["regress", "--gate", "nosuch"], "unknown gate 'nosuch'; valid: mitigations", id="regress gate"
+    )
+    yield pytest.param(
+        ["regress", "--gate", "mitigations", "--suite", "smoke"], "not both", id="regress gate and suite"
+    )
+    yield pytest.param(["regress", "--seeds", "0,1"], "--seeds is for --suite", id="regress gate seeds")
+    yield pytest.param(
+        ["--plugin", "no_such_module_x", "list"],
+        "MCBENCH_PLUGINS: cannot import plugin module 'no_such_module_x'",
+        id="plugin missing",
+    )
+    yield pytest.param(
         ["suite", "smoke", "--backend", "slurm"], "invalid choice: 'slurm'", id="suite backend"
     )
     yield pytest.param(

@@ -158,10 +158,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_regress(args: argparse.Namespace) -> int:
     from benchmark.reports.regress import parse_seeds, run_gate
 
+    seeds = parse_seeds(args.seeds)
     if args.suite is None:
         from benchmark.gate.gate import run_gate as run_checks
 
-        if args.seeds:
+        if seeds:
             raise ConfigError(
                 "--seeds is for --suite; a gate file names its seeds (seeds, calibration_seeds)"
             )
@@ -180,7 +181,7 @@ def _cmd_regress(args: argparse.Namespace) -> int:
         args.suite,
         args.baseline,
         update=args.update,
-        seeds=parse_seeds(args.seeds),
+        seeds=seeds,
         out=args.out,
         jobs=args.jobs,
         threads=args.threads,

@@ -38,7 +38,19 @@ WEAK_POWER = 0.8
 OPS = {">=": operator.ge, "<=": operator.le}
 _CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
 GATE_KEYS = {"description", "alpha", "seeds", "calibration_seeds", "reference", "train", "check"}
-CHECK_KEYS = {"name", "variant", "dataset", "iters", "passes", "why", "options", "train", "last", "reduce"}
+CHECK_KEYS = {
+    "name",
+    "variant",
+    "dataset",
+    "iters",
+    "passes",
+    "why",
+    "options",
+    "train",
+    "last",
+    "reduce",
+    "seeds",
+}
 REDUCERS = {"mean": lambda v: sum(v) / len(v), "max": max, "min": min}
 
 
@@ -72,6 +84,7 @@ class Check:
     why: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
+    seeds: int = 4  # gate seeds 0..seeds-1 (the gate's ``seeds`` unless the check names its own)
     last: int = 1  # the seed's value of a metric: ``reduce`` over its last ``last`` evaluations
     reduce: str = "mean"
 
@@ -166,6 +179,9 @@ def load_gate(name_or_path: str | Path) -> Gate:
             raise ConfigError(f"{where}: 'passes' needs at least one condition")
         if raw.get("reduce", "mean") not in REDUCERS:
             raise ConfigError(f"{where}: reduce {raw['reduce']!r}; valid: {', '.join(REDUCERS)}")
+        n = int(raw.get("seeds", seeds))
+        if not 1 <= n <= calibration:
+            raise ConfigError(f"{where}: need 1 <= seeds <= calibration_seeds ({calibration}), got {n}")
         if int(raw.get("last", 1)) < 1:
             raise ConfigError(f"{where}: last must be at least 1, got {raw['last']}")
         checks.append(
@@ -178,6 +194,7 @@ def load_gate(name_or_path: str | Path) -> Gate:
                 why=raw.get("why", ""),
                 options=dict(raw.get("options", {})),
                 train=dict(raw.get("train", {})),
+                seeds=n,
                 last=int(raw.get("last", 1)),
                 reduce=raw.get("reduce", "mean"),
             )

@@ -138,6 +138,12 @@ MUTANTS = (
         "no classifier term in G's loss",
         options={"classifier_weight": 0.0},
     ),
+    Mutant(
+        "guided-latent~no-guidance",
+        "guided-latent",
+        "neither the classifier nor the per-mode statistics term in G's loss",
+        options={"classifier_weight": 0.0, "stats_weight": 0.0},
+    ),
     Mutant("gan~lr-g-0", "gan", "generator learning rate 0", train={"lr_g": 0.0}),
     Mutant("gan~g-frozen", "gan", f"G frozen after {GANFrozenG.FROZEN_AFTER} iterations", "gan~g-frozen"),
     Mutant("gan~lr-d-x100", "gan", "D learning rate x100", train={"lr_d": 1e-2}),

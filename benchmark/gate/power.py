@@ -35,10 +35,15 @@ PLUGIN = "benchmark.gate.mutant_plugin"
 
 def mutant_specs(gate: Gate, m: Mutant, rep: int) -> dict[str, list[RunSpec]]:
     """The mutant in place of its variant in each of that variant's checks, for repetition ``rep``."""
-    seeds = list(range(MUTANT_SEEDS + rep * gate.seeds, MUTANT_SEEDS + (rep + 1) * gate.seeds))
     return {
         c.name: check_specs(
-            gate, c, seeds, m.run_variant, {**c.options, **m.options}, m.train, f"{c.name}~{m.name}"
+            gate,
+            c,
+            list(range(MUTANT_SEEDS + rep * c.seeds, MUTANT_SEEDS + (rep + 1) * c.seeds)),
+            m.run_variant,
+            {**c.options, **m.options},
+            m.train,
+            f"{c.name}~{m.name}",
         )
         for c in gate.checks
         if c.variant == m.of
@@ -46,8 +51,13 @@ def mutant_specs(gate: Gate, m: Mutant, rep: int) -> dict[str, list[RunSpec]]:
 
 
 def rerun_specs(gate: Gate, rerun: int, checks: list[str]) -> dict[str, list[RunSpec]]:
-    seeds = list(range(RERUN_SEEDS + rerun * gate.seeds, RERUN_SEEDS + (rerun + 1) * gate.seeds))
-    return {c.name: check_specs(gate, c, seeds) for c in gate.checks if c.name in checks}
+    return {
+        c.name: check_specs(
+            gate, c, list(range(RERUN_SEEDS + rerun * c.seeds, RERUN_SEEDS + (rerun + 1) * c.seeds))
+        )
+        for c in gate.checks
+        if c.name in checks
+    }
 
 
 def _judge(gate: Gate, base: dict[str, Any], groups: dict[str, list[RunSpec]], root: Path) -> dict[str, Any]:
