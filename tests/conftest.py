@@ -38,3 +38,31 @@ def _no_plugins(monkeypatch):
     # `mcbench --plugin` sets MCBENCH_PLUGINS for the process and its workers; no test leaks it.
     monkeypatch.setenv("MCBENCH_PLUGINS", "")
     yield
+
+
+TINY_GATE = """
+description = "a tiny gate: one check of VARIANT, 3 calibration seeds, 2 gate seeds"
+alpha = 0.3
+seeds = 2
+calibration_seeds = 3
+[train]
+batch_size = 64
+z_dim = 8
+log_every = 25
+eval_every = 200
+eval_samples = 500
+[train.net]
+hidden = 32
+[[check]]
+variant = "VARIANT"
+dataset = "bimodal-temperature"
+iters = 400
+passes = ["modes_captured >= 2"]
+why = "both modes, one per label (a cGAN finds both in 400 iterations at this size)"
+"""
+
+
+@pytest.fixture
+def tiny_gate():
+    """The text of a gate file with one check of the given variant (seconds per run)."""
+    return lambda variant: TINY_GATE.replace("VARIANT", variant)

@@ -16,27 +16,6 @@ from benchmark.gate import checks
 from benchmark.gate.checks import Check, Condition, allowed_failures, binom_tail, failure_rate, load_gate
 from benchmark.gate.gate import Verdict, validate
 
-GATE = """
-description = "tiny gate of a user's variant"
-alpha = 0.3
-seeds = 2
-calibration_seeds = 3
-[train]
-batch_size = 64
-z_dim = 8
-log_every = 25
-eval_every = 200
-eval_samples = 500
-[train.net]
-hidden = 32
-[[check]]
-variant = "my-cgan"
-dataset = "bimodal-temperature"
-iters = 400
-passes = ["modes_captured >= 2"]
-why = "both modes, one per label"
-"""
-
 PLUGIN = '''
 from baselines import registry
 from baselines.cgan import CGAN
@@ -109,9 +88,9 @@ def test_a_bad_gate_file_is_one_clear_error(tmp_path, text, message):
     assert message in str(err.value)
 
 
-def test_an_unknown_variant_in_a_check_is_named(tmp_path):
+def test_an_unknown_variant_in_a_check_is_named(tmp_path, tiny_gate):
     path = tmp_path / "g.toml"
-    path.write_text(GATE.replace('"my-cgan"', '"nosuch"'))
+    path.write_text(tiny_gate("nosuch"))
     with pytest.raises(ConfigError, match="check nosuch@bimodal-temperature: unknown variant 'nosuch'"):
         validate(load_gate(path))
 
@@ -148,11 +127,13 @@ def test_a_regression_line_names_variant_dataset_metric_values_and_rule():
     )
 
 
-def test_a_users_own_variant_is_calibrated_passes_and_is_caught_when_broken(tmp_path, monkeypatch, capsys):
+def test_a_users_own_variant_is_calibrated_passes_and_is_caught_when_broken(
+    tmp_path, monkeypatch, capsys, tiny_gate
+):
     (tmp_path / "my_gan_plugin.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     gate, base = tmp_path / "mine.toml", tmp_path / "mine.json"
-    gate.write_text(GATE)
+    gate.write_text(tiny_gate("my-cgan"))
     common = ["--plugin", "my_gan_plugin", "regress", "--gate", str(gate), "--baseline", str(base)]
     common += ["--jobs", "1", "--threads", "1"]
     try:
@@ -177,11 +158,11 @@ def test_a_users_own_variant_is_calibrated_passes_and_is_caught_when_broken(tmp_
         sys.modules.pop("my_gan_plugin", None)
 
 
-def test_a_changed_check_needs_a_new_baseline(tmp_path):
+def test_a_changed_check_needs_a_new_baseline(tmp_path, tiny_gate):
     from benchmark.gate.gate import load_baseline
 
     gate = tmp_path / "g.toml"
-    gate.write_text(GATE.replace('"my-cgan"', '"cgan"'))
+    gate.write_text(tiny_gate("cgan"))
     base = tmp_path / "b.json"
     base.write_text(json.dumps({"checks": {"cgan@bimodal-temperature": {"iters": 300}}}))
     with pytest.raises(ConfigError, match="was calibrated with .* rewrite the baseline with --update"):
