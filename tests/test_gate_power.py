@@ -22,6 +22,9 @@ def test_gate_power_reports_detection_per_mutant_and_false_alarms(tmp_path, tiny
     assert out["mutants"]["gan~lr-g-0"]["checks"] == [] and out["mutants"]["gan~lr-g-0"]["detected"] == 0
     rerun = out["unbroken"]["cgan@bimodal-temperature"]
     assert rerun["reruns"] == 1 and rerun["per_rerun"][0]["seeds"] == [5000, 5001]
+    from baselines import registry
+
+    assert not [n for n in registry.names() if "~" in n]  # the corpus is gone from the registry again
     assert rerun["fired"] == 0 and out["gate_false_alarms"] == {
         "checks": ["cgan@bimodal-temperature"],
         "reruns": 1,

@@ -108,16 +108,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for r in range(args.reruns if checks else 0):
         groups[("unbroken", r)] = rerun_specs(gate, r, checks)
     specs = [s for g in groups.values() for ss in g.values() for s in ss]
-    old = os.environ.get(registry.PLUGINS_ENV)
-    os.environ[registry.PLUGINS_ENV] = ",".join(filter(None, [old, PLUGIN]))  # the pool's workers
-    try:
-        with mutants_registered():  # and this process (the registry already loaded its plugins)
+    # This process: the mutants registered only inside the block (entered before MCBENCH_PLUGINS names
+    # the corpus, or the registry would import it for good). The pool's workers: through the variable.
+    with mutants_registered():
+        old = os.environ.get(registry.PLUGINS_ENV)
+        os.environ[registry.PLUGINS_ENV] = ",".join(filter(None, [old, PLUGIN]))
+        try:
             execute(specs, root, args.jobs, args.threads, progress=False)
-    finally:
-        if old is None:
-            os.environ.pop(registry.PLUGINS_ENV, None)
-        else:
-            os.environ[registry.PLUGINS_ENV] = old
+        finally:
+            if old is None:
+                os.environ.pop(registry.PLUGINS_ENV, None)
+            else:
+                os.environ[registry.PLUGINS_ENV] = old
     result: dict[str, Any] = (
         json.loads(args.out.read_text())
         if args.out and args.out.exists()
