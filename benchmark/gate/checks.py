@@ -32,6 +32,7 @@ from typing import Any
 import tomllib
 
 from baselines.errors import ConfigError
+from benchmark.runs.suite import named_toml
 
 GATES_DIR = Path(__file__).parent
 WEAK_POWER = 0.8
@@ -141,13 +142,7 @@ def gate_names() -> list[str]:
 def load_gate(name_or_path: str | Path) -> Gate:
     """Read a gate by name (``benchmark/gate/NAME.toml``) or path; every bad key or value is one
     ConfigError naming it and the valid choices."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = GATES_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise ConfigError(f"unknown gate {str(name_or_path)!r}; valid: {', '.join(gate_names())}")
-    elif not path.is_file():
-        raise ConfigError(f"gate file {path} does not exist; or name one of: {', '.join(gate_names())}")
+    path = named_toml(name_or_path, GATES_DIR, "gate")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -30,6 +30,7 @@ from benchmark.gate.checks import (
     failure_rate,
     load_gate,
 )
+from benchmark.reports.regress import load_baseline as read_baseline
 from benchmark.runs.hooks import read_metrics
 from benchmark.runs.records import read_summary
 from benchmark.runs.run import RunSpec, resolve, versions
@@ -244,9 +245,7 @@ def verdict(check: Check, base: dict[str, Any], sums: list[dict[str, Any] | None
 
 def load_baseline(path: Path, gate: Gate) -> dict[str, Any]:
     """The baseline of ``gate``; a ConfigError when missing or made for other checks or settings."""
-    if not Path(path).exists():
-        raise ConfigError(f"no baseline at {path}; write one on purpose with `mcbench regress --update`")
-    base = json.loads(Path(path).read_text(encoding="utf-8"))
+    base = read_baseline(path)
     for c in gate.checks:
         b = base.get("checks", {}).get(c.name)
         if b is None:

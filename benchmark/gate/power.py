@@ -24,7 +24,7 @@ from typing import Any
 
 from baselines import registry
 from baselines.atomic import write_json
-from benchmark.gate.checks import Gate, binom_tail, load_gate
+from benchmark.gate.checks import Gate, load_gate
 from benchmark.gate.gate import check_specs, execute, load_baseline, summaries, validate, verdict
 from benchmark.gate.mutants import MUTANTS, Mutant, mutants_registered
 from benchmark.runs.run import RunSpec
@@ -165,12 +165,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.out:
         write_json(args.out, result)
     return result
-
-
-def seed_failure_bound(failures: int, seeds: int, n: int, allowed: int) -> float:
-    """The false-alarm rate a check would have if its per-seed failure rate were the Laplace estimate
-    from ``failures`` of ``seeds`` observed (used by the README table)."""
-    return binom_tail(n, (failures + 1) / (seeds + 2), allowed)
 
 
 if __name__ == "__main__":

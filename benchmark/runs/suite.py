@@ -143,18 +143,26 @@ def _check_names(path: Path, text: str, data: dict[str, Any]) -> None:
             )
 
 
+def named_toml(name_or_path: str | Path, folder: Path, kind: str) -> Path:
+    """``folder/NAME.toml`` for a bare name, else the path itself; a ConfigError naming the valid names
+    (the ``*.toml`` files of ``folder``) when neither exists. Suites and gate files are found this way."""
+    path = Path(name_or_path)
+    names = ", ".join(sorted(p.stem for p in Path(folder).glob("*.toml")))
+    if not path.suffix:
+        path = Path(folder) / f"{name_or_path}.toml"
+        if not path.exists():
+            raise ConfigError(f"unknown {kind} {str(name_or_path)!r}; valid: {names}")
+    elif not path.is_file():
+        raise ConfigError(f"{kind} file {path} does not exist; or name one of: {names}")
+    return path
+
+
 def load_suite(
     name_or_path: str, overrides: dict[str, Any] | None = None, data_override: dict[str, Any] | None = None
 ) -> Suite:
     """Read a suite by name or path; every run is resolved, so any bad name fails here, with its line.
     ``overrides`` replace keys of its ``[train]`` table, ``data`` keys of its ``[data]`` table."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = SUITES_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise ConfigError(f"unknown suite {name_or_path!r}; valid: {', '.join(suite_names())}")
-    elif not path.is_file():
-        raise ConfigError(f"suite file {path} does not exist; or name one of: {', '.join(suite_names())}")
+    path = named_toml(name_or_path, SUITES_DIR, "suite")
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
