@@ -147,6 +147,9 @@ MUTANTS = (
     Mutant("gan~lr-g-0", "gan", "generator learning rate 0", train={"lr_g": 0.0}),
     Mutant("gan~g-frozen", "gan", f"G frozen after {GANFrozenG.FROZEN_AFTER} iterations", "gan~g-frozen"),
     Mutant("gan~lr-d-x100", "gan", "D learning rate x100", train={"lr_d": 1e-2}),
+    # The same generic fault in two mitigations, where D's step size matters to the mechanism.
+    Mutant("pacgan~lr-d-x100", "pacgan", "D learning rate x100", train={"lr_d": 1e-2}),
+    Mutant("feature-matching~lr-d-x100", "feature-matching", "D learning rate x100", train={"lr_d": 1e-2}),
 )
 
 

@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 os.environ.pop(registry.PLUGINS_ENV, None)
             else:
                 os.environ[registry.PLUGINS_ENV] = old
+    missing = [str(s.folder(root)) for s in specs if not (s.folder(root) / "summary.json").exists()]
+    if missing:  # a run that left no record is an error of the measurement, never a detection
+        raise SystemExit(f"gate power: {len(missing)} runs left no summary.json, e.g. {missing[0]}")
     result: dict[str, Any] = (
         json.loads(args.out.read_text())
         if args.out and args.out.exists()
