@@ -27,6 +27,7 @@ from .mode_hopping import detect_mode_hopping
 from .ndb import ndb
 from .neighbours import prdc
 from .registry import _register_builtins, evaluate, get, names, register
+from .vendi import vendi_score
 
 _register_builtins()
 
@@ -80,4 +81,5 @@ __all__ = [
     "register_classifier_extractor",
     "run_detectors",
     "train_mode_classifier",
+    "vendi_score",
 ]

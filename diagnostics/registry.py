@@ -27,6 +27,7 @@ from .image_coverage import classifier_coverage
 from .mixture import mixture_coverage
 from .ndb import ndb
 from .neighbours import prdc
+from .vendi import vendi_score
 
 DiagnosticFn = Callable[..., Mapping[str, float]]
 
@@ -304,6 +305,7 @@ def _register_builtins() -> None:
         ("ndb", ndb, "lower", "ndb_k"),
         ("duplicate_rate", duplicate_rate, "lower", "dup_rate_fake"),
         ("birthday_support", birthday_support, "higher", "support_estimate"),
+        ("vendi_score", vendi_score, "higher", "vendi_fake"),
     ):
         if name not in _REGISTRY:
             register(name, fn, direction=direction, main_key=main_key)
