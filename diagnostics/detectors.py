@@ -308,7 +308,9 @@ def detect_oscillation(
            ``trend_window``), the detrended, smoothed series.
         2. noise = robust SD of (raw - smoothed) / sqrt(1 - 1/smooth) / sqrt(smooth), the SD of
            white noise left in the smoothed series (0 when ``smooth`` is 1, then only the relative
-           band applies). band = max(``rel_amplitude`` * median(abs(raw)), ``noise_k`` * noise).
+           band applies), per point: the larger of the series' own and the one in the centred
+           ``trend_window`` around the point (a stretch where the loss sits still must not shrink
+           the band elsewhere). band = max(``rel_amplitude`` * median(abs(raw)), ``noise_k`` * noise).
         3. Hysteresis: the state becomes "high" when r > band and "low" when r < -band, and is
            kept while r is inside the band. A swing is a change of state.
         4. Swings at most ``trend_window // 2`` points apart belong to the same stretch (longer
@@ -334,12 +336,17 @@ def detect_oscillation(
 
     smoothed = _centered_mean(x, int(smooth))
     r = smoothed - _centered_nanmedian(x, int(trend_window))
-    noise = 0.0
+    noise = np.zeros_like(x)
     if smooth > 1:
-        noise = _robust_sd(x - smoothed) / math.sqrt(1.0 - 1.0 / smooth) / math.sqrt(smooth)
+        # The noise where each point is (a centred window of trend_window points), never below the
+        # whole series' own: a stretch where the loss sits still (D loss at zero) would otherwise
+        # deflate one global estimate and let white noise elsewhere cross the band.
+        resid = x - smoothed
+        local = 1.4826 * _centered_nanmedian(np.abs(resid - np.median(resid)), int(trend_window))
+        noise = np.maximum(local, _robust_sd(resid)) / math.sqrt(1.0 - 1.0 / smooth) / math.sqrt(smooth)
     scale = float(np.median(np.abs(x)))
-    band = max(rel_amplitude * scale, noise_k * noise)
-    if band <= 0.0:  # a constant series has no swings
+    band = np.maximum(rel_amplitude * scale, noise_k * noise)
+    if not (band > 0.0).any():  # a constant series has no swings
         return []
 
     # Hysteresis: entered[k] is where the state held before swing k began (r first left the band).
@@ -347,7 +354,7 @@ def detect_oscillation(
     swings: list[int] = []
     entered: list[int] = []
     for k, value in enumerate(r):
-        new = 1 if value > band else -1 if value < -band else state
+        new = 1 if value > band[k] else -1 if value < -band[k] else state
         if new != state:
             if state != 0:
                 swings.append(k)
@@ -370,10 +377,11 @@ def detect_oscillation(
         step = int(st[first])
         end_step = None if x.size - 1 - last <= max_gap else int(st[last])
         peak = float(np.max(np.abs(r[first : last + 1])))
+        width = float(np.median(band[first : last + 1]))
         until = "the end of the log" if end_step is None else f"step {end_step}"
         message = (
             f"{name} oscillates from step {step} to {until}: {len(group)} swings across a band of "
-            f"+/-{band:.3g} around its trend (largest {peak:.3g}; scale {scale:.3g}): D and G keep "
+            f"+/-{width:.3g} around its trend (largest {peak:.3g}; scale {scale:.3g}): D and G keep "
             "overtaking each other"
         )
         events.append(FailureEvent(kind=OSCILLATION, step=step, end_step=end_step, message=message))
