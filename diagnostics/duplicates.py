@@ -30,6 +30,7 @@ from .features import as_features
 from .neighbours import _sq_dist, _sq_norms, check_magnitude, knn_radii
 
 _BLOCK = 128  # columns per block of the incremental first-collision search
+LOW_DIM = 64  # features of at most this many dimensions are compared in float64
 
 
 def _pair(real: Any, fake: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -39,12 +40,17 @@ def _pair(real: Any, fake: Any) -> tuple[np.ndarray, np.ndarray]:
     f = check_magnitude(as_features(fake, "fake", np.float32), "fake")
     if r.shape[1] != f.shape[1]:
         raise ValueError(f"real has dimension {r.shape[1]} but fake has {f.shape[1]}")
-    centre = r.mean(axis=0, dtype=np.float64).astype(np.float32)  # keeps float32 distances accurate
-    return r - centre, f - centre
+    # Fix: on low-dimensional data with tight modes (ring8: sigma 0.02 at radius 2) float32 distances
+    # through |a|^2 - 2ab + |b|^2 lose the nearest-neighbour distances (squared ~1e-6 against norms
+    # ~4): the calibrated threshold came out 0 and exact copies were missed. Such data is cheap in
+    # float64; images and features stay float32.
+    dtype = np.float64 if r.shape[1] <= LOW_DIM else np.float32
+    centre = r.mean(axis=0, dtype=np.float64)  # keeps float32 distances accurate
+    return (r - centre).astype(dtype), (f - centre).astype(dtype)
 
 
 def calibrate_threshold(real: np.ndarray, quantile: float, samples: int, seed: int) -> float:
-    """``quantile`` of nearest-neighbour distances among ``samples`` random rows of ``real`` (float32)."""
+    """``quantile`` of nearest-neighbour distances among ``samples`` random rows of ``real``."""
     if not (math.isfinite(quantile) and 0.0 <= quantile <= 1.0):
         raise ValueError(f"dup_quantile must be in [0, 1], got {quantile}")
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
@@ -68,7 +74,7 @@ def _pair_rate(x: np.ndarray, batch: int, tau: float, rng: np.random.Generator) 
     b = min(batch, x.shape[0])
     sub = x[np.sort(rng.choice(x.shape[0], b, replace=False))]
     d = _sq_dist(sub, _sq_norms(sub), sub, _sq_norms(sub))
-    close = np.triu(d <= np.float32(tau * tau), k=1)
+    close = np.triu(d <= d.dtype.type(tau * tau), k=1)
     return float(close.sum()) / (b * (b - 1) / 2)
 
 
@@ -115,7 +121,7 @@ def first_collision(x: np.ndarray, tau: float) -> float:
     Columns are scanned in blocks and the search stops at the first block with a collision, so a
     collapsed sample costs little.
     """
-    tau_sq = np.float32(tau * tau)
+    tau_sq = x.dtype.type(tau * tau)
     sq = _sq_norms(x)
     n = x.shape[0]
     for a in range(0, n, _BLOCK):

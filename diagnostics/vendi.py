@@ -27,6 +27,9 @@ import numpy as np
 from scipy.linalg import eigvalsh
 from scipy.spatial.distance import pdist, squareform
 
+from .features import as_features
+from .neighbours import check_magnitude
+
 KERNELS = ("cosine", "rbf")
 
 
@@ -34,15 +37,13 @@ def _rows(x: Any, what: str) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     a = np.asarray(x, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
+    if a.ndim > 2:
         a = a.reshape(a.shape[0], -1)
     if a.shape[0] == 0:
         raise ValueError(f"{what} holds no samples")
     if not np.isfinite(a).all():
         raise ValueError(f"{what} has non-finite values")
-    return a
+    return check_magnitude(as_features(a, what), what)
 
 
 def entropy_score(eigenvalues: np.ndarray, q: float = 1.0) -> float:

@@ -95,6 +95,7 @@ def _examples() -> dict[str, Example]:
         # More cells than modes, as in use (the paper: K = 100 on 10 digit classes).
         "ndb": Example(real, fake, {"ndb_bins": 2 * N_MODES, "seed": SEED}),
         "prdc": Example(real, fake, {"seed": SEED}),
+        "vendi_score": Example(real, fake, {"vendi_kernel": "rbf", "seed": SEED}),
     }
 
 
@@ -130,6 +131,7 @@ BEST: dict[str, tuple[float | str, float] | None] = {
     "classifier_coverage": ("modes_total", 0.0),  # the real images hold every mode
     "duplicate_rate": None,
     "birthday_support": None,
+    "vendi_score": ("vendi_real", 1e-9),  # fake == real: the same rows, the same kernel, the same score
 }
 NO_BEST = {
     "duplicate_rate": "a duplicate rate has no best value for fake == real: it should match the real "

@@ -33,6 +33,7 @@ def test_entropy_score_of_a_known_distribution():
     assert entropy_score(p, float("inf")) == pytest.approx(2.0)
 
 
+@pytest.mark.filterwarnings("ignore:Please import `csr_matrix`:DeprecationWarning")  # the package's own
 @pytest.mark.parametrize("q", [1.0, 2.0])
 def test_matches_the_reference_package(q):
     rng = np.random.default_rng(0)

@@ -25,18 +25,14 @@ import numpy as np
 
 from benchmark.diagnose.inputs import Samples
 from benchmark.diagnose.text import _pct
+from diagnostics.modes import COLLAPSED_MISSING_MASS, COLLAPSED_MODE_SHARE, mode_state
 
-COLLAPSED_MODE_SHARE = 0.10  # FAKE captures at most this share of REAL's modes (or one mode)
-COLLAPSED_MISSING_MASS = 0.8  # or the modes FAKE misses hold at least this share of REAL
 DUP_RATE_MIN = 0.01  # FAKE's near-duplicate pair rate above this ...
 DUP_RATE_RATIO = 10.0  # ... and this many times REAL's
 COLLAPSED_NEIGHBOUR = 0.1  # recall or coverage below
 PARTIAL_NEIGHBOUR = 0.5
 PARTIAL_NDB_K = 0.3
 PARTIAL_NDB_MIN = 3
-MISSING_MIN_EXPECTED = 5.0  # a true mode counts as missing only if REAL's share predicts this many
-MISSING_SHARE_RATIO = 0.1  # a bin is missing when FAKE's share is below this fraction of REAL's
-ALPHA = 0.05
 
 VERDICTS = ("healthy", "partially collapsed", "collapsed")
 # The thresholds as the JSON report states them.
@@ -115,21 +111,10 @@ def bin_modes(
 
 def mode_summary(modes: dict[str, Any], n_real: int, n_fake: int) -> dict[str, Any]:
     """Which modes REAL covers, which FAKE captures and which it misses (module docstring)."""
-    from scipy.special import ndtri
-
-    from diagnostics.ndb import two_proportion_z
-
     rc, fc = modes["real_counts"].astype(float), modes["fake_counts"].astype(float)
     rs, fs = rc / n_real, fc / n_fake
     bins = modes.get("bins", False)
-    covered = rc > 0
-    if bins:
-        z = two_proportion_z(fc, n_fake, rc, n_real)
-        missing = covered & (z < -ndtri(1 - ALPHA / 2)) & (fs < MISSING_SHARE_RATIO * rs)
-        captured = covered & ~missing
-    else:
-        missing = covered & (fc == 0) & (rs * n_fake >= MISSING_MIN_EXPECTED)
-        captured = covered & (fc > 0)
+    state = mode_state(rc, n_real, fc, n_fake, bins)
     numbers = {
         k: v for k, v in modes["numbers"].items() if not k.startswith("mode_mass_") and k != "captured"
     }
@@ -141,10 +126,11 @@ def mode_summary(modes: dict[str, Any], n_real: int, n_fake: int) -> dict[str, A
         "source": modes["source"],
         "kind": "bins" if bins else "modes",
         "total": len(modes["names"]),
-        "covered_by_real": int(covered.sum()),
-        "captured": int(captured.sum()),
-        "missing": [per_mode[i] for i in np.flatnonzero(missing)],
-        "missing_real_share": float(rs[missing].sum() / max(rs[covered].sum(), 1e-12)),
+        "covered_by_real": state["covered"],
+        "captured": state["captured"],
+        "missing": [per_mode[i] for i in state["missing"]],
+        "missing_real_share": state["missing_real_share"],
+        "level": state["level"],
         "numbers": numbers,
         "per_mode": per_mode,
         "n_real": n_real,
@@ -176,10 +162,7 @@ def judge(
     if modes is not None and modes["covered_by_real"] >= 2:
         unit = "bins" if modes["kind"] == "bins" else "modes"
         covered, captured, missing = modes["covered_by_real"], modes["captured"], modes["missing"]
-        if (
-            captured <= max(1, COLLAPSED_MODE_SHARE * covered)
-            or modes["missing_real_share"] >= COLLAPSED_MISSING_MASS
-        ):
+        if modes["level"] == 2:
             found.append(
                 (
                     2,
@@ -187,7 +170,7 @@ def judge(
                     f"hold {_pct(modes['missing_real_share'])} of REAL: {_names(missing)}",
                 )
             )
-        elif missing:
+        elif modes["level"] == 1:
             found.append(
                 (1, f"FAKE misses {len(missing)} of the {covered} {unit} REAL covers: {_names(missing)}")
             )
