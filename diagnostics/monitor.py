@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -47,12 +46,13 @@ from .detectors import detect_d_loss_to_zero, detect_d_saturation, detect_g_loss
 from .duplicates import LOW_DIM, _pair_rate, calibrate_threshold
 from .mode_hopping import detect_mode_hopping
 from .modes import LEVELS, ClassifierModes, KMeansModes, MixtureModes, ModeAssigner, counts, mode_state
+from .monitor_inputs import MAX_REAL, MonitorInputError, _as_array, _real_array
 from .vendi import median_distance, vendi_of
 
 SCALARS = ("d_loss", "g_loss", "d_real", "d_fake")
 DUP_RATE_MIN, DUP_RATE_RATIO = 0.01, 10.0  # as mcbench diagnose's verdict
 VENDI_RATIO_MIN = 0.5
-MAX_REAL = 5000
+
 
 MODES_MISSING, MODE_COLLAPSE, DUPLICATES, LOW_DIVERSITY, DIVERGED = (
     "modes_missing",
@@ -61,41 +61,6 @@ MODES_MISSING, MODE_COLLAPSE, DUPLICATES, LOW_DIVERSITY, DIVERGED = (
     "low_diversity",
     "diverged",
 )
-
-
-class MonitorInputError(ValueError):
-    """Bad input to the monitor: the message names the value and what is expected."""
-
-
-def _as_array(x: Any, what: str) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise MonitorInputError(f"{what} must be an array or tensor of numbers: {err}") from None
-    if a.ndim == 0 or a.shape[0] == 0:
-        raise MonitorInputError(f"{what} is empty (shape {a.shape}); give at least one sample")
-    return a
-
-
-def _real_array(real: Any) -> np.ndarray:
-    """An array, a tensor, or an iterable of batches (a DataLoader: x or (x, y, ...) per batch)."""
-    if hasattr(real, "shape") or isinstance(real, np.ndarray | list):
-        return _as_array(real, "real data")
-    if isinstance(real, Iterable):
-        parts, total = [], 0
-        for batch in real:
-            x = batch[0] if isinstance(batch, tuple | list) else batch
-            x = _as_array(x, "a real batch")
-            parts.append(x)
-            total += x.shape[0]
-            if total >= MAX_REAL:
-                break
-        if not parts:
-            raise MonitorInputError("real data is empty: the loader gave no batch")
-        return np.concatenate(parts)
-    raise MonitorInputError(f"real data must be an array, a tensor or a loader, got {type(real).__name__}")
 
 
 class CollapseMonitor:
@@ -385,6 +350,12 @@ class CollapseMonitor:
     # ----------------------------------------------------------------------------------- summary
 
     @property
+    def alarm(self) -> int:
+        """2 while a mode-collapse event is open, 1 while a modes-missing one is, else 0 (the latest
+        batch's verdict held for ``patience`` batches)."""
+        return 2 if MODE_COLLAPSE in self._open else 1 if MODES_MISSING in self._open else 0
+
+    @property
     def verdict(self) -> str:
         """The latest scored batch's verdict (``healthy`` before any batch)."""
         return self.history[-1]["verdict"] if self.history else LEVELS[0]
@@ -395,7 +366,12 @@ class CollapseMonitor:
             return {}
         row = self.history[-1]
         keys = ("modes_captured", "mode_kl", "dup_rate", "vendi")
-        return {f"monitor/{k}": float(row[k]) for k in keys if k in row}
+        out = {f"monitor/{k}": float(row[k]) for k in keys if k in row}
+        return {
+            **out,
+            "monitor/verdict": float(LEVELS.index(row["verdict"])),
+            "monitor/alarm": float(self.alarm),
+        }
 
 
 __all__ = [

@@ -3,19 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from clusters import RING_CENTRES, RING_SIGMA, ring
 
 from diagnostics.modes import ClassifierModes, KMeansModes, MixtureModes, mode_state
 from diagnostics.monitor import CollapseMonitor, MonitorInputError
 
-ANGLES = np.arange(8) * np.pi / 4
-CENTRES = 2.0 * np.stack([np.cos(ANGLES), np.sin(ANGLES)], 1)
-SIGMA = 0.02
-
-
-def ring(n, seed, modes=range(8)):
-    rng = np.random.default_rng(seed)
-    modes = np.asarray(list(modes))
-    return CENTRES[modes[rng.integers(0, modes.size, n)]] + SIGMA * rng.normal(size=(n, 2))
+CENTRES, SIGMA = RING_CENTRES, RING_SIGMA
 
 
 def test_mode_state_known_answers():
