@@ -388,3 +388,29 @@ def test_large_images_from_one_distribution_are_healthy_in_the_projected_space(t
     assert rc == 0 and report["verdict"] == "healthy", report["evidence"]
     assert report["primary_space"] == "raw-rp256" and report["inputs"]["fake"]["pixel_range"] == "signed"
     assert report["inputs"]["fake"]["shape"] == [3, 32, 32]
+
+
+@pytest.mark.parametrize(
+    ("fake", "fail_on", "code"),
+    [
+        ("fake.npy", "partial", 0),
+        ("dropped.npy", "collapsed", 0),
+        ("dropped.npy", "partial", 1),
+        ("repeated.npy", "collapsed", 1),
+        ("repeated.npy", None, 0),
+    ],
+)
+def test_fail_on_gives_scripts_an_exit_code(ring_files, capsys, fake, fail_on, code):
+    argv = ["diagnose", "--real", str(ring_files / "real.npy"), "--fake", str(ring_files / fake)]
+    argv += ["--dataset", "ring8"] + (["--fail-on", fail_on] if fail_on else [])
+    assert cli.main(argv) == code
+    assert capsys.readouterr().out.startswith("verdict: ")  # the report is printed either way
+
+
+def test_fail_on_an_unknown_level_is_exit_code_2(ring_files, capsys):
+    argv = ["diagnose", "--fake", str(ring_files / "fake.npy"), "--dataset", "ring8", "--fail-on", "bad"]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--fail-on: invalid choice: 'bad'" in err and "partial" in err and "collapsed" in err

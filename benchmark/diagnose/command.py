@@ -53,6 +53,7 @@ from benchmark.diagnose.inputs import (
 from benchmark.diagnose.text import render_text
 from benchmark.diagnose.verdict import (
     THRESHOLDS,
+    VERDICTS,
     bin_modes,
     classifier_modes,
     judge,
@@ -60,6 +61,8 @@ from benchmark.diagnose.verdict import (
     mode_summary,
 )
 
+FAIL_ON = {"partial": "partially collapsed", "collapsed": "collapsed"}  # --fail-on LEVEL -> verdict
+FAILED = 1  # the exit code of a verdict at or above --fail-on (bad input keeps 2)
 MAX_RAW_DIM = 512
 PROJECTION_DIM = 256
 INCEPTION = "inception-v3-compat"
@@ -316,6 +319,9 @@ def run_command(args: Any) -> int:
     if args.out is not None:
         write_json(args.out, report)
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_text(report, args.out))
+    fail_on = getattr(args, "fail_on", None)
+    if fail_on is not None and VERDICTS.index(report["verdict"]) >= VERDICTS.index(FAIL_ON[fail_on]):
+        return FAILED
     return 0
 
 
@@ -350,6 +356,13 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--dataset", default=None, help="the data's modes: a mixture (ring8, ...) or an image set")
     p.add_argument("--log", type=Path, default=None, help="training history: CSV or JSONL of per-step losses")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the text")
+    p.add_argument(
+        "--fail-on",
+        choices=list(FAIL_ON),
+        default=None,
+        help=f"exit with code {FAILED} when the verdict is this or worse (partial: partially collapsed or "
+        "collapsed); 0 otherwise, 2 for bad input",
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="also write the JSON report to this file (default: none)"
     )
