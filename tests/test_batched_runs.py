@@ -59,7 +59,9 @@ def test_a_batched_job_records_what_single_runs_record(tmp_path):
         single = run(spec, tmp_path / "s")
         fb, fs = spec.folder(tmp_path / "b"), spec.folder(tmp_path / "s")
         _close(read_metrics(fs / "metrics.jsonl"), read_metrics(fb / "metrics.jsonl"))
-        assert np.allclose(np.load(fs / "samples.npy"), np.load(fb / "samples.npy"), atol=1e-4)
+        # The same 1e-4 relative tolerance as the metrics (on this CPU the largest gap is 5.5e-5 relative,
+        # 2.1e-4 absolute on values near 7: 60 iterations of products summed in another order).
+        assert np.allclose(np.load(fs / "samples.npy"), np.load(fb / "samples.npy"), rtol=1e-4, atol=1e-4)
         assert json.loads((fs / "config.json").read_text()) == json.loads((fb / "config.json").read_text())
         assert summary["metrics"].keys() == single["metrics"].keys()
         assert summary["seed"] == spec.seed and summary["metrics"] == pytest.approx(

@@ -80,3 +80,72 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return out
+
+
+MONITOR_REAL = 2000  # real samples the run's collapse monitor is calibrated on
+MONITOR_SEED_OFFSET = 2_000_003  # its real draws never touch the training random stream
+
+
+class MonitorHook:
+    """The collapse monitor of :mod:`diagnostics.monitor`, fed by the trainer: every logged record's
+    scalars (``on_log``) and, at every evaluation, the evaluation's own samples (``evaluator``'s last
+    set, so nothing is generated twice). Its events and scored rows go to ``monitor.json`` at the end.
+    After a resume it first replays the kept log records' scalars, so the loss detectors see the whole
+    window; the sample conditions start afresh from the checkpoint."""
+
+    def __init__(self, scorer: Scorer, evaluator: CoverageEval, d_loss_kind: str, log: Path, seed: int):
+        self.scorer, self.evaluator, self.d_loss_kind, self.log, self.seed = (
+            scorer,
+            evaluator,
+            d_loss_kind,
+            Path(log),
+            seed,
+        )
+        self.monitor: Any = None
+
+    def _build(self, trainer: Any) -> Any:
+        from diagnostics.modes import ClassifierModes, MixtureModes
+        from diagnostics.monitor import CollapseMonitor
+
+        dataset = self.scorer.dataset
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(self.seed + MONITOR_SEED_OFFSET)
+        real = dataset.sample(MONITOR_REAL, gen).float().cpu().numpy()
+        if self.scorer.is_mixture:
+            modes = MixtureModes(dataset.centres, dataset.sigma)
+        else:
+            modes = ClassifierModes(
+                self.scorer.classifier, dataset.n_modes, self.scorer.mode_threshold or 0.0
+            )
+        every = max(1, trainer.cfg.eval_every)
+        return CollapseMonitor(
+            real, modes=modes, sample_every=every, d_loss_kind=self.d_loss_kind, seed=self.seed
+        )
+
+    def on_train_start(self, trainer: Any) -> None:
+        self.monitor = self._build(trainer)
+        for record in read_metrics(self.log):  # what a resumed run logged before its checkpoint
+            self._scalars(record)
+
+    def _scalars(self, record: dict[str, Any]) -> None:
+        from diagnostics.monitor import SCALARS
+
+        values = {k: record[k] for k in SCALARS if isinstance(record.get(k), int | float)}
+        if values and "step" in record:
+            self.monitor.log(int(record["step"]), **values)
+
+    def on_log(self, trainer: Any, step: int, record: dict[str, Any]) -> None:
+        if self.monitor is None:
+            return
+        self._scalars(record)
+        if "eval/modes_captured" in record and self.evaluator.last_samples is not None:
+            self.monitor.observe(step, self.evaluator.last_samples)
+
+    def report(self) -> dict[str, Any]:
+        if self.monitor is None:
+            return {"events": [], "history": []}
+        return {
+            "events": [e.to_dict() for e in self.monitor.events],
+            "history": self.monitor.history,
+            "modes": self.monitor.modes.source,
+        }

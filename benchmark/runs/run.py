@@ -31,7 +31,7 @@ from baselines.trainer import Trainer, resolve_device
 from benchmark.data import plots
 from benchmark.data.registry import get_dataset, is_image
 from benchmark.data.scoring import Scorer
-from benchmark.runs.hooks import CoverageEval, JsonlLog, generate, read_metrics
+from benchmark.runs.hooks import CoverageEval, JsonlLog, MonitorHook, generate, read_metrics
 
 PROTOCOL = "veegan"
 SAVED_IMAGES = 1000  # image runs keep this many samples (uint8) in samples.npy, not all 26,000
@@ -188,7 +188,13 @@ def start_run(spec: RunSpec, root: Path, progress: bool = False) -> Job | dict[s
     }
     log = JsonlLog(folder / "metrics.jsonl")
     evaluator = CoverageEval(scorer, train.eval_samples, spec.seed)
-    hooks: list[Any] = [evaluator, log, _ProgressFile(progress_path, previous["wall_time_s"], started)]
+    monitor = MonitorHook(scorer, evaluator, registry.get(spec.variant).d_loss_kind, log.path, spec.seed)
+    hooks: list[Any] = [
+        evaluator,
+        log,
+        monitor,
+        _ProgressFile(progress_path, previous["wall_time_s"], started),
+    ]
     if progress:
         hooks.append(_Bar(train.iters))
     return Job(
@@ -253,6 +259,12 @@ def finish_run(job: Job, view: Any, outcome: BaseException | None, batch: int = 
         events = []
         summary["detector_note"] = "D-loss-to-zero detector not applicable to a Wasserstein critic loss"
     summary["failure_events"] = [e.to_dict() for e in events]
+    # The collapse monitor's events (all its detectors; diagnostics.monitor), its rows in monitor.json.
+    for hook in job.hooks:
+        if isinstance(hook, MonitorHook):
+            report = hook.report()
+            write_json(folder / "monitor.json", report)
+            summary["monitor_events"] = report["events"]
     summary["last_eval"] = next(
         (
             {k: v for k, v in r.items() if k.startswith("eval/")}
