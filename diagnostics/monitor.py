@@ -23,9 +23,11 @@ What it watches:
 * **divergence** (``diverged``): a NaN or infinite scalar is an event, never an exception, so the
   user's training is not stopped by its monitor.
 
-A sample-based condition raises its event once it has held for ``patience`` scored batches in a row
-(2: one unlucky batch does not alarm) and the event ends (``end_step`` set, no new event) when it no
-longer holds. A detector event is raised once per kind until that kind stops firing.
+Before step ``warmup`` (default 0) batches are scored and kept but raise nothing, since a young
+generator's samples cover no mode of anything. A sample-based condition raises its event once it
+has held for ``patience`` scored batches in a row (2: one unlucky batch does not alarm) and the event
+ends (``end_step`` set, no new event) when it no longer holds. A detector event is raised once per
+kind until that kind stops firing.
 
 Cost: scoring one batch of ``n_samples`` costs one mode assignment, the duplicate pairs
 (``n_samples^2 / 2`` distances) and, for pseudo-modes, one Vendi eigen-decomposition; the scalars cost
@@ -100,6 +102,7 @@ class CollapseMonitor:
         window: int = 200,
         check_every: int = 20,
         window_evals: int = 10,
+        warmup: int = 0,
         d_loss_kind: str = "cross-entropy",
         seed: int = 0,
     ):
@@ -110,6 +113,7 @@ class CollapseMonitor:
             ("window", window, 10),
             ("check_every", check_every, 1),
             ("window_evals", window_evals, 3),
+            ("warmup", warmup, 0),
             ("k", k, 2),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
@@ -132,6 +136,7 @@ class CollapseMonitor:
         self.sample_shape = tuple(r.shape[1:])
         self.sample_every, self.n_samples, self.patience = sample_every, n_samples, patience
         self.window, self.check_every, self.window_evals = window, check_every, window_evals
+        self.warmup = warmup
         self.d_loss_kind, self.seed, self.features = d_loss_kind, seed, features
         self.modes = modes if modes is not None else KMeansModes.fit(r, k=k, seed=seed, features=features)
         self.real_counts = counts(self.modes, r)
@@ -239,6 +244,8 @@ class CollapseMonitor:
         captured = set(range(self.modes.n_modes)) - set(state["missing"])
         row["captured"] = sorted(i for i in captured if self.real_counts[i] > 0)
         self.history.append(row)
+        if step < self.warmup:  # scored and kept, but no alarm yet: early samples are not digits
+            return []
         new: list[FailureEvent] = []
         where = f"{state['captured']} of the {state['covered']} modes the real data covers"
         kl = f"mode-histogram KL(fake || real) {state['kl']:.3g}"
@@ -320,7 +327,7 @@ class CollapseMonitor:
         return out
 
     def _check_detectors(self) -> list[FailureEvent]:
-        if len(self.scalars["step"]) < 10:
+        if len(self.scalars["step"]) < 10 or self.scalars["step"][-1] < self.warmup:
             return []
         found = self._detector_events()
         going = {e.kind for e in found if e.end_step is None}

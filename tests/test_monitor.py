@@ -126,3 +126,18 @@ def test_kmeans_pseudo_modes_cover_the_ring():
     assert (idx >= 0).mean() > 0.97
     assert len(set(idx[idx >= 0].tolist())) == 8
     assert (km.assign(np.array([[0.0, 0.0]])) == -1).all()  # far from every cell
+
+
+def test_nothing_is_raised_before_the_warmup_step_but_every_batch_is_kept():
+    mon = CollapseMonitor(ring(4000, 0), modes=MixtureModes(CENTRES, SIGMA), sample_every=100, warmup=300)
+    for step in range(0, 300, 100):  # a young generator: one mode, and D wins at once
+        assert mon.observe(step, ring(512, step, modes=[3])) == []
+        for s in range(step, step + 100, 5):
+            assert mon.log(s, d_loss=1e-4, d_real=1.0, d_fake=0.0) == []
+    assert [h["verdict"] for h in mon.history] == ["collapsed"] * 3 and mon.events == []
+    assert mon.observe(300, ring(512, 7, modes=[3])) == []  # the patience counts from the warmup on
+    assert [e.kind for e in mon.observe(400, ring(512, 8, modes=[3]))] == ["mode_collapse"]
+    young = CollapseMonitor(ring(4000, 0), modes=MixtureModes(CENTRES, SIGMA), warmup=300)
+    assert [e.kind for e in young.log(50, d_loss=float("nan"))] == ["diverged"]  # never held back
+    with pytest.raises(MonitorInputError, match="warmup must be an integer >= 0"):
+        CollapseMonitor(ring(100, 0), warmup=-1)
