@@ -12,7 +12,8 @@ BACKEND ?= local
 ADDRESS ?=
 
 .PHONY: recorded tables setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
-	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf clean
+	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf perf-monitor monitor-demo \
+	detector-false-alarms clean
 
 setup: $(STAMP)
 
@@ -91,6 +92,18 @@ gate-power: setup
 perf: setup
 	$(BIN)/python -m benchmark.perf.training --iters 1000 --rounds 5 --threads 1 --out results/perf.json
 	$(BIN)/python -m benchmark.perf.batched --iters 40 --rounds 3 --ks 1,5,10 --threads 1 --out results/perf_batched.json
+	$(MAKE) perf-monitor
+
+# The collapse monitor: its cost at the default interval, a real Lightning run healthy and with a
+# fault (against the offline diagnostics on snapshots), and every detector's false-alarm rate.
+perf-monitor: setup
+	$(BIN)/python -m benchmark.perf.monitor --steps 500 --rounds 3 --threads 1 --out results/perf_monitor.json
+
+monitor-demo: setup
+	$(BIN)/python -m benchmark.experiments.monitor_demo --steps 3000 --every 100 --out results/monitor_demo
+
+detector-false-alarms: setup
+	$(BIN)/python -m benchmark.experiments.detector_false_alarms --seeds 400 --sample-seeds 50 --out results/detector_false_alarms.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -81,6 +81,7 @@ class CollapseMonitor:
         patience: scored batches in a row a sample condition must hold before its event.
         window: logged points the loss detectors look back over; check_every: logged points between checks.
         window_evals: scored batches mode hopping looks back over.
+        warmup: steps before which nothing is raised (batches are still scored and kept).
         d_loss_kind: ``cross-entropy`` (default), ``hinge``, ``least-squares`` or ``wasserstein`` (the
             D-loss-to-zero and saturation tests are skipped for a signed critic).
         seed: subsampling and calibration.

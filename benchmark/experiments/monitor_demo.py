@@ -35,54 +35,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from baselines.tutorial_dcgan import BATCH, Z_DIM, Discriminator, Generator, init_weights
+
 # The fault switches on at ``fault_at``: the run first learns digits like the healthy one, then breaks.
 SETTINGS: dict[str, dict[str, Any]] = {
     "healthy": {"lr_g": 2e-4, "lr_d": 2e-4, "g_lr_factor": 1.0},
     "g-lr-x25": {"lr_g": 2e-4, "lr_d": 2e-4, "g_lr_factor": 25.0},
 }
-Z_DIM, WIDTH, BATCH, SNAPSHOT = 64, 32, 64, 1000
-
-
-class Generator(nn.Module):
-    def __init__(self, z_dim: int = Z_DIM, w: int = WIDTH):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.ConvTranspose2d(z_dim, 4 * w, 7, 1, 0, bias=False),
-            nn.BatchNorm2d(4 * w),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * w),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(2 * w, 1, 4, 2, 1, bias=False),
-            nn.Tanh(),
-        )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], -1, 1, 1))
-
-
-class Discriminator(nn.Module):
-    def __init__(self, w: int = WIDTH):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, w, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * w),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(2 * w, 1, 7, 1, 0, bias=False),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(-1)
-
-
-def _init(m: nn.Module) -> None:  # the tutorial's weights_init
-    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-    elif isinstance(m, nn.BatchNorm2d):
-        nn.init.normal_(m.weight, 1.0, 0.02)
-        nn.init.zeros_(m.bias)
+SNAPSHOT = 1000  # samples saved at every interval
 
 
 def make_module(setting: dict[str, Any], fault_at: int) -> Any:
@@ -94,8 +54,8 @@ def make_module(setting: dict[str, Any], fault_at: int) -> Any:
             self.automatic_optimization = False
             self.G, self.D = Generator(), Discriminator()
             self.batches = 0
-            self.G.apply(_init)
-            self.D.apply(_init)
+            self.G.apply(init_weights)
+            self.D.apply(init_weights)
             self.bce = nn.BCEWithLogitsLoss()
 
         def sample(self, n: int) -> torch.Tensor:
@@ -229,11 +189,12 @@ def offline(folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def compare(folder: Path, every: int) -> dict[str, Any]:
-    """First offline ``collapsed`` snapshot, first monitor collapse alarm, intervals between them."""
+def compare(folder: Path, every: int, warmup: int) -> dict[str, Any]:
+    """First offline ``collapsed`` snapshot from the warmup on (before it no generator draws digits
+    yet), first monitor collapse alarm, and how many intervals apart they are."""
     rows = json.loads((folder / "offline.json").read_text())
     report = json.loads((folder / "monitor.json").read_text())
-    first_off = next((r["step"] for r in rows if r["verdict"] == "collapsed"), None)
+    first_off = next((r["step"] for r in rows if r["verdict"] == "collapsed" and r["step"] >= warmup), None)
     alarms = [e for e in report["events"] if e["kind"] == "mode_collapse"]
     first_alarm = alarms[0]["step"] if alarms else None
     lag = None if first_off is None or first_alarm is None else (first_alarm - first_off) // every
@@ -246,6 +207,68 @@ def compare(folder: Path, every: int) -> dict[str, Any]:
     }
 
 
+def figure(out: Path, names: list[str]) -> Path:
+    """``monitor_demo.png``: per run, modes captured by step (the monitor's scored batches and the
+    offline snapshots), its warmup, fault and first alarm, and 36 samples of the snapshot at the first
+    alarm (the last snapshot when there is none)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(names), 2, figsize=(11, 3.2 * len(names)), squeeze=False, gridspec_kw={"width_ratios": [3, 1]}
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    for row, name in zip(axes, names, strict=True):
+        folder = out / name
+        rep = json.loads((folder / "monitor.json").read_text())
+        off = json.loads((folder / "offline.json").read_text())
+        run = summary["runs"][name]
+        ax = row[0]
+        ax.plot(
+            [h["step"] for h in rep["history"]],
+            [h["modes_captured"] for h in rep["history"]],
+            "o-",
+            ms=3,
+            label="monitor (512 samples a batch)",
+        )
+        ax.plot(
+            [r["step"] for r in off],
+            [r["modes_captured"] for r in off],
+            "s--",
+            ms=3,
+            label="mcbench diagnose (1,000 saved samples)",
+        )
+        collapsed = [r["step"] for r in off if r["verdict"] == "collapsed"]
+        ax.plot(collapsed, [0.3] * len(collapsed), "kx", ms=5, label="offline verdict: collapsed")
+        ax.axvspan(0, summary["warmup"], color="0.9", label="monitor warmup")
+        if run.get("fault_at") is not None:
+            ax.axvline(run["fault_at"], color="C3", ls=":", label="fault switches on")
+        if run["monitor_first_collapse_alarm"] is not None:
+            ax.axvline(
+                run["monitor_first_collapse_alarm"], color="C3", label="monitor's first collapse alarm"
+            )
+        ax.set(
+            title=f"{name}: modes of 10 (classifier confidence >= 0.9)",
+            xlabel="training batch",
+            ylim=(0, 10.5),
+        )
+        ax.legend(fontsize=7, loc="lower right")
+        alarm = run["monitor_first_collapse_alarm"]  # the samples the alarm was about, else the last
+        snaps = sorted((folder / "samples").glob("step*.npy"))
+        last = folder / "samples" / f"step{alarm:06d}.npy" if alarm is not None else snaps[-1]
+        x = np.load(last)[:36, 0]
+        grid = x.reshape(6, 6, 28, 28).transpose(0, 2, 1, 3).reshape(6 * 28, 6 * 28)
+        row[1].imshow(grid, cmap="gray")
+        row[1].set(title=f"{name}, {last.stem}", xticks=[], yticks=[])
+    fig.tight_layout()
+    path = out / "monitor_demo.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--settings", default="healthy,g-lr-x25", help=f"comma-separated: {', '.join(SETTINGS)}")
@@ -255,8 +278,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--fault-at", type=int, default=1500, help="the step a fault switches on")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=Path("results/monitor_demo"))
+    p.add_argument("--report-only", action="store_true", help="compare and draw again from the records")
     args = p.parse_args(argv)
     names = args.settings.split(",")
+    if args.report_only:  # the comparison and the figure again, from the records alone
+        summary = json.loads((args.out / "summary.json").read_text())
+        for name in names:
+            summary["runs"][name].update(compare(args.out / name, summary["every"], summary["warmup"]))
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+        print(figure(args.out, names))
+        return summary
     bad = [n for n in names if n not in SETTINGS]
     if bad:
         raise SystemExit(f"unknown setting {bad[0]!r}; valid: {', '.join(SETTINGS)}")
@@ -267,10 +298,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name in names:
         record = train(name, args.out, args.steps, args.every, args.warmup, args.fault_at)
         offline(args.out / name)
-        record.update(compare(args.out / name, args.every))
+        record.update(compare(args.out / name, args.every, args.warmup))
         summary["runs"][name] = record
         print(name, json.dumps(record), flush=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(figure(args.out, names))
     return summary
 
 
