@@ -321,7 +321,8 @@ class CollapseMonitor:
         if have["d_real"] and have["d_fake"] and bounded:
             out += detect_d_saturation(st, col["d_real"], col["d_fake"])
         if have["g_loss"]:
-            out += detect_g_loss_rising(st, col["g_loss"])
+            if bounded:  # as run_detectors: a critic's G loss has no zero to rise from
+                out += detect_g_loss_rising(st, col["g_loss"])
             out += detect_oscillation(st, col["g_loss"], name="G loss")
         if have["d_loss"]:
             out += detect_oscillation(st, col["d_loss"], name="D loss")

@@ -7,7 +7,8 @@ to the order in which a batched matrix product sums. In float32 that order shows
 minibatch discrimination (exp of L1 distances between samples) and WGAN-GP (a gradient penalty,
 second derivatives) amplify them to 1e-3..1e-2 by step 50 at batch 32, as any change of summation
 order would (a different thread count does the same to a single run). For those two the float32 check
-stops at step 20.
+stops at step 10: on one CPU they held 1e-4 to step 20, on another minibatch discrimination's seed 2
+went from 2.8e-6 at step 10 to 1e-2 in G's gradient norm at step 20 (float64 still agrees to 1e-9).
 """
 
 import math
@@ -106,7 +107,7 @@ def test_batched_equals_single_runs_in_float64(name, kind, float64):
 @pytest.mark.parametrize("name", BATCHABLE)
 def test_batched_equals_single_runs_in_float32(name):
     data = _data("mixture")
-    iters = 20 if name in AMPLIFIERS else 50
+    iters = 10 if name in AMPLIFIERS else 50
     batched, _, _ = _batched(name, data, SEEDS, False, iters=iters)
     for seed, records in zip(SEEDS, batched, strict=True):
         assert _worst(_single(name, data, seed, False, iters=iters), records) < 1e-4

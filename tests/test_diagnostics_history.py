@@ -177,6 +177,15 @@ def test_run_detectors_on_collapsing_run(tmp_path):
     assert "d_loss_to_zero" not in wasserstein and "d_saturation" not in wasserstein
 
 
+def test_g_loss_rising_is_judged_for_bounded_losses_only(tmp_path):
+    rng = np.random.default_rng(5)
+    g = np.r_[np.full(60, 0.7), np.linspace(0.7, 3.0, 20), np.full(40, 3.0)] + 0.02 * rng.standard_normal(120)
+    path = write_jsonl(tmp_path / "m.jsonl", [{"step": 50 * i, "g_loss": float(v)} for i, v in enumerate(g)])
+    assert "g_loss_rising" in {e.kind for e in run_detectors(path)}
+    # Against a critic G's loss is -E[D(G(z))]: no zero to rise from, its level drifts with the critic.
+    assert "g_loss_rising" not in {e.kind for e in run_detectors(path, d_loss_kind="wasserstein")}
+
+
 def test_run_detectors_healthy_and_partial_columns(tmp_path):
     rng = np.random.default_rng(3)
     rows = [{"step": 50 * i, "g_loss": 0.8 + 0.1 * rng.standard_normal()} for i in range(100)]
