@@ -27,7 +27,10 @@ class NetConfig:
     ``conv_width`` is the DCGAN base channel count (the paper's 64; G's and D's widest stage has
     ``conv_width * 2**(stages - 1)`` channels). ``d_norm`` is the image discriminator's normalisation:
     ``"auto"`` takes the variant's choice (batch norm as in DCGAN; layer norm for WGAN-GP, whose
-    per-sample gradient penalty needs a critic without batch statistics).
+    per-sample gradient penalty needs a critic without batch statistics). ``d_conv_width`` is the image
+    discriminator's own base width when it differs from G's (0, the default: the same as
+    ``conv_width``); PacGAN's smaller-discriminator experiment (arXiv 1712.04086, T3) uses a D of a
+    quarter of G's size.
     """
 
     hidden: int = 128
@@ -35,10 +38,12 @@ class NetConfig:
     d_layers: int = 2
     conv_width: int = 64
     d_norm: Literal["auto", "batch", "layer", "none"] = "auto"
+    d_conv_width: int = 0
 
     def __post_init__(self) -> None:
         for name in ("hidden", "g_layers", "d_layers", "conv_width"):
             _at_least(f"net.{name}", getattr(self, name), 1)
+        _at_least("net.d_conv_width", self.d_conv_width, 0)
 
 
 @dataclass

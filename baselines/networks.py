@@ -103,12 +103,14 @@ def build_discriminator(
     (samples and any label maps concatenated along the channel axis). ``norm`` is the image D's
     normalisation (``"batch"``, ``"layer"``, ``"none"``; MLPs have none). A variant with its own
     discriminator class passes it as ``mlp_cls`` (called ``(in_dim, hidden, layers, **extra)``) and
-    ``conv_cls`` (called ``(in_shape, width, norm, **extra)``).
+    ``conv_cls`` (called ``(in_shape, width, norm, **extra)``). An image D's width is
+    ``net.d_conv_width``, or G's ``net.conv_width`` when that is 0.
     """
     net = train.net
     if problem.kind == "image":
         c, h, w = problem.shape
-        return conv_cls((c * pack + extra_inputs, h, w), net.conv_width, norm, **extra)
+        width = net.d_conv_width or net.conv_width
+        return conv_cls((c * pack + extra_inputs, h, w), width, norm, **extra)
     return mlp_cls(problem.data_dim * pack + extra_inputs, net.hidden, net.d_layers, **extra)
 
 

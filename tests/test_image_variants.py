@@ -178,6 +178,27 @@ def test_factory_builds_dcgan_nets_for_images_and_the_same_mlps_as_before_for_ve
     assert torch.equal(_flat(v.discriminator.parameters()), _flat(d0.parameters()))
 
 
+def _first_conv(net):
+    return next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_image_discriminator_can_be_narrower_than_the_generator():
+    # PacGAN's smaller-discriminator setting: D's base width set apart from G's (0 = G's width).
+    image = FakeImages((3, 28, 28)).problem
+    same, narrow = _cfg(net={"conv_width": 16}), _cfg(net={"conv_width": 16, "d_conv_width": 4})
+    d16, d4 = build_discriminator(image, same), build_discriminator(image, narrow)
+    assert _first_conv(d16).out_channels == 16 and _first_conv(d4).out_channels == 4
+    assert d4.feature_dim * 4 == d16.feature_dim
+    n16, n4 = (sum(p.numel() for p in d.parameters()) for d in (d16, d4))
+    assert n4 < n16 / 8  # parameters shrink with width squared
+    g16, g4 = build_generator(image, same), build_generator(image, narrow)
+    assert _flat(g16.parameters()).numel() == _flat(g4.parameters()).numel()
+    v = registry.build("pacgan", image, narrow, {"pack": 2})
+    assert _first_conv(v.discriminator).in_channels == 6 and _first_conv(v.discriminator).out_channels == 4
+    with pytest.raises(ConfigError, match="d_conv_width.*>= 0"):
+        _cfg(net={"d_conv_width": -1})
+
+
 # ----- variant-specific checks ----------------------------------------------------------------------
 @pytest.mark.parametrize("m", [2, 3, 4])
 def test_pacgan_image_discriminator_sees_m_times_c_channels(m):

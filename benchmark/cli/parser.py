@@ -19,6 +19,7 @@ NET_FLAGS = {  # -> TrainConfig.net fields
     "d_layers": int,
     "conv_width": int,
     "d_norm": str,
+    "d_conv_width": int,
 }
 TRAIN_FLAGS = {  # command-line flag -> TrainConfig field
     "iters": int,
