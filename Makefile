@@ -13,7 +13,7 @@ ADDRESS ?=
 
 .PHONY: recorded tables setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
 	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf perf-monitor monitor-demo \
-	detector-false-alarms clean
+	detector-false-alarms carracing-holdout clean
 
 setup: $(STAMP)
 
@@ -62,6 +62,10 @@ benchmark-mixtures: setup
 # `make classifiers` prints their held-out accuracy and writes results/classifiers.json.
 classifiers: setup
 	$(BIN)/mcbench classifiers $(if $(MNIST_ROOT),--mnist-root $(MNIST_ROOT))
+
+# The CarRacing classifier on contiguous time blocks of every clip and on frames after the 100th.
+carracing-holdout: setup
+	$(BIN)/python -m benchmark.experiments.carracing_holdout --folds 5 --later 50 --out results/carracing_holdout.json
 
 benchmark-stacked-mnist: setup
 	$(BIN)/mcbench suite stacked-mnist --jobs $(JOBS) --out results/runs/stacked-mnist --tables results/tables
