@@ -13,7 +13,7 @@ ADDRESS ?=
 
 .PHONY: recorded tables setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
 	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf perf-monitor monitor-demo \
-	detector-false-alarms carracing-holdout clean
+	detector-false-alarms carracing-holdout benchmark-carracing clean
 
 setup: $(STAMP)
 
@@ -62,6 +62,13 @@ benchmark-mixtures: setup
 # `make classifiers` prints their held-out accuracy and writes results/classifiers.json.
 classifiers: setup
 	$(BIN)/mcbench classifiers $(if $(MNIST_ROOT),--mnist-root $(MNIST_ROOT))
+
+# CarRacing: gan against feature matching and its hybrid, 3 seeds (~40 min on 2 cores), then every
+# run's final samples scored for duplicates and FD in the clip classifier's feature space.
+benchmark-carracing: setup
+	$(BIN)/mcbench suite carracing-story --jobs $(JOBS) --out results/runs/carracing-story --tables results/tables
+	$(BIN)/python -m benchmark.experiments.carracing_story --runs results/runs/carracing-story \
+		--out results/carracing_story.json --table results/tables/carracing-story-diagnostics.md
 
 # The CarRacing classifier on contiguous time blocks of every clip and on frames after the 100th.
 carracing-holdout: setup

@@ -1,0 +1,49 @@
+"""The CarRacing story's per-variant table: known answers for the aggregation and the markdown."""
+
+import pytest
+
+from benchmark.experiments.carracing_story import aggregate, main, markdown
+
+
+def _run(variant, seed, clips, dup):
+    return {
+        "variant": variant,
+        "seed": seed,
+        "verdict": "healthy" if clips == 10 else "collapsed",
+        "clips": clips,
+        "high_quality": 0.5,
+        "kl_gen_true": 0.1,
+        "dup_rate_fake": dup,
+        "dup_rate_real": 0.0001,
+        "frechet_classifier": 20.0,
+        "recall": 0.8,
+    }
+
+
+def test_mean_and_t_interval_per_variant_clipped_to_the_range():
+    runs = [_run("gan", 0, 2, 0.2), _run("gan", 1, 4, 0.4), _run("feature-matching", 0, 10, 0.001)]
+    table = aggregate(runs)
+    assert list(table) == ["gan", "feature-matching"]
+    clips = table["gan"]["clips"]
+    assert clips["mean"] == pytest.approx(3.0) and clips["n"] == 2
+    # t(0.975, 1) = 12.706; s = sqrt(2); half-width 12.706 * sqrt(2) / sqrt(2) = 12.706, clipped to [0, 10]
+    assert clips["lo"] == 0.0 and clips["hi"] == 10.0
+    assert table["gan"]["verdicts"] == ["collapsed", "collapsed"]
+    single = table["feature-matching"]["clips"]
+    assert single == {"mean": 10.0, "lo": 10.0, "hi": 10.0, "n": 1}
+
+
+def test_markdown_shows_percentages_and_no_interval_for_one_seed():
+    text = markdown(aggregate([_run("gan", 0, 3, 0.25), _run("gan", 1, 3, 0.25)]))
+    row = text.splitlines()[2]
+    assert row.startswith("| gan | 2 | 3.0 [3.0, 3.0] | 50.0 [50.0, 50.0] |")
+    assert "25.000 [25.000, 25.000]" in row and "0.010 [0.010, 0.010]" in row
+    single = markdown(aggregate([_run("gan", 0, 3, 0.25)])).splitlines()[2]
+    assert "| 3.0 |" in single and "[" not in single
+
+
+def test_no_finished_runs_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--runs", str(tmp_path), "--out", str(tmp_path / "o.json"), "--table", str(tmp_path / "t.md")])
+    assert exc.value.code == 2
+    assert "no finished CarRacing runs" in capsys.readouterr().err
