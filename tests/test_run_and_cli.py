@@ -201,8 +201,9 @@ def test_cli_run_then_table(tmp_path, tiny_train, capsys):
         (["table", "/nonexistent/folder"], "is not a folder"),
         (
             ["suite", "nosuch"],
-            "valid: gan-veegan, goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, "
-            "stacked-mnist-long, stacked-mnist-paper, standard, temperature-protocol, veegan-protocol",
+            "valid: carracing-story, gan-veegan, goal, mixtures, mixtures-full, paper, smoke, stacked-mnist, "
+            "stacked-mnist-long, stacked-mnist-paper, stacked-mnist-small-d, standard, temperature-protocol, "
+            "veegan-protocol",
         ),
     ],
 )
