@@ -47,3 +47,10 @@ def test_no_finished_runs_is_a_usage_error(tmp_path, capsys):
         main(["--runs", str(tmp_path), "--out", str(tmp_path / "o.json"), "--table", str(tmp_path / "t.md")])
     assert exc.value.code == 2
     assert "no finished CarRacing runs" in capsys.readouterr().err
+
+
+def test_fractions_are_clipped_at_one_before_they_are_shown_as_percentages():
+    runs = [_run("gan", 0, 10, 0.001), _run("gan", 1, 10, 0.001)]
+    runs[0]["high_quality"], runs[1]["high_quality"] = 0.9, 1.0
+    hq = aggregate(runs)["gan"]["high_quality"]
+    assert hq["mean"] == pytest.approx(0.95) and hq["hi"] == 1.0 and hq["lo"] == 0.0
