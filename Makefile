@@ -69,7 +69,8 @@ classifiers: setup
 benchmark-carracing: setup
 	$(BIN)/mcbench suite carracing-story --jobs $(JOBS) --out results/runs/carracing-story --tables results/tables
 	$(BIN)/python -m benchmark.experiments.carracing_story --runs results/runs/carracing-story \
-		--out results/carracing_story.json --table results/tables/carracing-story-diagnostics.md
+		--out results/carracing_story.json --table results/tables/carracing-story-diagnostics.md \
+		--figure results/figures/carracing-story-samples.png
 
 # The CarRacing classifier on contiguous time blocks of every clip and on frames after the 100th.
 carracing-holdout: setup

@@ -56,3 +56,26 @@ def test_fractions_are_clipped_at_one_before_they_are_shown_as_percentages():
     # t(0.975, 1) = 12.706, s = 0.0707: half-width 0.635, so 0.315 to 1.585, clipped to 1
     assert hq["mean"] == pytest.approx(0.95) and hq["hi"] == 1.0
     assert hq["lo"] == pytest.approx(0.3147, abs=1e-3)
+
+
+def test_sample_figure_draws_real_frames_and_each_variants_lowest_seed(tmp_path, monkeypatch):
+    import numpy as np
+
+    import benchmark.data.registry as registry
+    from benchmark.data import frames as frame_data
+    from benchmark.experiments.carracing_story import sample_figure
+
+    tiny = frame_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(registry, "get_dataset", lambda name, **kw: tiny)
+    runs, folders = [], {}
+    for variant, seed in (("gan", 1), ("gan", 0), ("feature-matching", 0)):
+        folder = tmp_path / variant / f"seed{seed}"
+        folder.mkdir(parents=True)
+        np.save(folder / "samples.npy", np.full((8, 3, 16, 16), 7 * seed, dtype=np.uint8))
+        runs.append(_run(variant, seed, 10, 0.01))
+        folders[(variant, seed)] = folder
+    # only seed 0 of gan is drawn: seed 1's file is made unreadable to prove it is never opened
+    (folders[("gan", 1)] / "samples.npy").write_text("not an array")
+    path = tmp_path / "fig.png"
+    sample_figure(runs, folders, path, n=8)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000

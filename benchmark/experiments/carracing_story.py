@@ -10,7 +10,8 @@ samples beside the real frames' own share (both in the classifier's feature spac
 quantile of real nearest-neighbour distances), the Fréchet distance in that feature space, recall, and
 the verdict. The run's own last evaluation (modes, high-quality %) is read from ``summary.json``.
 Per variant: the mean and 95 % t interval over seeds. The samples are not kept in git (12 MB a run);
-the JSON keeps every run's numbers.
+the JSON keeps every run's numbers. ``--figure`` draws real frames beside the first samples of every
+variant's lowest seed, titled with that run's clips and duplicate share.
 """
 
 from __future__ import annotations
@@ -95,11 +96,41 @@ def markdown(table: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def sample_figure(
+    runs: list[dict[str, Any]], folders: dict[tuple[str, int], Path], path: Path, n: int = 32
+) -> None:
+    """Real CarRacing frames, then ``n`` samples of each variant's lowest seed, one grid per panel."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from benchmark.data.plots import _save, image_grid
+    from benchmark.data.registry import get_dataset
+
+    first: dict[str, dict[str, Any]] = {}
+    for r in sorted(runs, key=lambda r: r["seed"]):
+        first.setdefault(r["variant"], r)
+    real = get_dataset("carracing").sample(n, torch.Generator().manual_seed(12345)).numpy()
+    panels = [("real frames", real)]
+    for variant, r in first.items():
+        fake = np.load(folders[(variant, r["seed"])] / "samples.npy")[:n]
+        dup = 100 * r["dup_rate_fake"]
+        title = f"{variant}, seed {r['seed']}: {r['clips']} clips, dup. pairs {dup:.2f} %"
+        panels.append((title, fake))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.0, 2.3 * len(panels)))
+    for ax, (title, images) in zip(np.atleast_1d(axes), panels, strict=True):
+        ax.axis("off")
+        ax.set_title(title, fontsize=9)
+        ax.imshow(image_grid(images, columns=16), interpolation="nearest")
+    _save(fig, Path(path))
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", default="results/runs/carracing-story")
     p.add_argument("--out", default="results/carracing_story.json")
     p.add_argument("--table", default="results/tables/carracing-story-diagnostics.md")
+    p.add_argument("--figure", default=None, help="PNG of real frames and each variant's samples")
     args = p.parse_args(argv)
     folders = sorted(Path(args.runs).glob("carracing/*/seed*"))
     done = [f for f in folders if (f / "summary.json").exists() and (f / "samples.npy").exists()]
@@ -116,6 +147,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report = {"command": "python -m benchmark.experiments.carracing_story", "runs": runs, "table": table}
     write_json(args.out, report)
     write_text(args.table, markdown(table))
+    if args.figure:
+        folder_of = {(r["variant"], r["seed"]): f for r, f in zip(runs, done, strict=True)}
+        sample_figure(runs, folder_of, Path(args.figure))
     print(markdown(table))
     return report
 
