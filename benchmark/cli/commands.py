@@ -26,7 +26,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.tag,
         data=_data_options(args),
     )
-    summary = run(spec, args.out, progress=True)
+    summary = run(spec, args.out, progress=True, snapshots=args.keep_checkpoints)
     folder = spec.folder(args.out)
     print(
         json.dumps(

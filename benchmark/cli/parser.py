@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="variant option, e.g. --set loss=minimax",
     )
     p.add_argument("--tag", default="", help="suffix for the run folder (e.g. for option sweeps)")
+    p.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="also keep a copy of every checkpoint (snapshots/stepN.pt) to score the generator along the way",
+    )
     _add_train_flags(p)
     _add_data_flags(p)
 

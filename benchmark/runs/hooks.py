@@ -1,8 +1,10 @@
-"""Trainer hooks the benchmark adds: the metrics log and the periodic mode-coverage evaluation."""
+"""Trainer hooks the benchmark adds: the metrics log, the periodic mode-coverage evaluation and the
+kept checkpoints."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,21 @@ class MonitorHook:
             "history": self.monitor.history,
             "modes": self.monitor.modes.source,
         }
+
+
+class KeepCheckpoints:
+    """``on_checkpoint``: a copy of the checkpoint just written, as ``snapshots/step0001000.pt`` beside
+    it, so that the generator can be scored at every checkpoint after the run (``mcbench run
+    --keep-checkpoints``; :mod:`benchmark.experiments.small_d_probe` reads them). Each copy is a
+    whole checkpoint (a few MB for an image DCGAN): this is for probes, not for suites."""
+
+    def __init__(self, checkpoint: Path):
+        self.checkpoint = Path(checkpoint)
+        self.folder = self.checkpoint.parent / "snapshots"
+
+    def on_checkpoint(self, trainer: Any, step: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"step{step:07d}.pt"
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(self.checkpoint, tmp)
+        tmp.replace(target)

@@ -31,7 +31,7 @@ from baselines.trainer import Trainer, resolve_device
 from benchmark.data import plots
 from benchmark.data.registry import get_dataset, is_image
 from benchmark.data.scoring import Scorer
-from benchmark.runs.hooks import CoverageEval, JsonlLog, MonitorHook, generate, read_metrics
+from benchmark.runs.hooks import CoverageEval, JsonlLog, KeepCheckpoints, MonitorHook, generate, read_metrics
 
 PROTOCOL = "veegan"
 SAVED_IMAGES = 1000  # image runs keep this many samples (uint8) in samples.npy, not all 26,000
@@ -151,7 +151,9 @@ class Job:
     build_error: Exception | None = None
 
 
-def start_run(spec: RunSpec, root: Path, progress: bool = False) -> Job | dict[str, Any]:
+def start_run(
+    spec: RunSpec, root: Path, progress: bool = False, snapshots: bool = False
+) -> Job | dict[str, Any]:
     """Resolve, check and prepare one run (its folder, config and hooks), or return the summary of
     the same run finished before (it is skipped). The variant is built
     before anything is written, so that an option its constructor refuses is bad input (one line,
@@ -197,6 +199,8 @@ def start_run(spec: RunSpec, root: Path, progress: bool = False) -> Job | dict[s
     ]
     if progress:
         hooks.append(_Bar(train.iters))
+    if snapshots:
+        hooks.append(KeepCheckpoints(folder / "checkpoint.pt"))
     return Job(
         spec,
         config,
@@ -294,11 +298,14 @@ def finish_run(job: Job, view: Any, outcome: BaseException | None, batch: int = 
     return summary
 
 
-def run(spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
-    """Train (or resume, or skip) one run and return its summary."""
+def run(
+    spec: RunSpec, root: Path, progress: bool = False, threads: int | None = None, snapshots: bool = False
+) -> dict[str, Any]:
+    """Train (or resume, or skip) one run and return its summary; ``snapshots``: also keep a
+    copy of every checkpoint (:class:`~benchmark.runs.hooks.KeepCheckpoints`)."""
     if threads:
         torch.set_num_threads(threads)
-    job = start_run(spec, root, progress)
+    job = start_run(spec, root, progress, snapshots)
     if isinstance(job, dict):
         return job
     trainer, outcome = None, None

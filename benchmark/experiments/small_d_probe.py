@@ -1,0 +1,282 @@
+"""Stacked MNIST with a small discriminator, checkpoint by checkpoint: modes, and modes drawn as digits.
+
+    python -m benchmark.experiments.small_d_probe [--runs results/runs/small-d-probe] [--samples 10000]
+        [--out results/small_d_probe.json] [--table results/tables/stacked-mnist-small-d-probe.md]
+        [--figure results/figures/stacked-mnist-small-d-probe.png]
+
+Reads the run folders ``RUNS/DATASET/VARIANT[-TAG]/seedN`` (stacked MNIST here) of runs trained
+with ``mcbench run --keep-checkpoints`` (``make small-d-probe``) and scores the generator of every
+kept checkpoint on SAMPLES fresh samples (drawn with the run's own evaluation seed) with the
+dataset's mode classifier:
+
+- ``modes``: modes covered by any sample, the count VEEGAN and PacGAN report;
+- ``hq``: the share of high-quality samples (classifier confidence >= 0.9 on all three digits' product;
+  the real images score 81.7 %, ``results/classifiers.json`` and the README);
+- ``hq_modes``: modes covered by at least one high-quality sample: a mode drawn as digits, not a
+  smudge that the classifier happens to file under it;
+- ``kl``: KL(gen || true) over the modes of all samples.
+
+Then, at every checkpoint where the plain GAN (mean over its seeds) covers at most ``--collapsed``
+modes (300, the issue's bound for "collapsed"), each other run's modes and HQ modes as a multiple of
+the GAN's. Per run, the summary's own final scoring (26,000 samples) and its wall time are kept too.
+The checkpoints are not kept in git (5 MB each); the JSON keeps every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from baselines.atomic import write_json, write_text
+
+BASELINE = "gan"
+
+
+def count_modes(labels: Any, confidence: Any, hq_threshold: float) -> dict[str, float]:
+    """Modes covered by any sample, the high-quality share and the modes covered by high-quality
+    samples (confidence >= ``hq_threshold``), from the classifier's labels and confidences."""
+    labels, confidence = np.asarray(labels), np.asarray(confidence)
+    if labels.shape != confidence.shape or labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"labels and confidences must be two equal 1-D arrays, got {labels.shape}")
+    good = confidence >= hq_threshold
+    return {
+        "modes": float(np.unique(labels).size),
+        "hq": float(good.mean()),
+        "hq_modes": float(np.unique(labels[good]).size),
+    }
+
+
+def load_generator(folder: Path, snapshot: Path) -> tuple[Any, int, dict[str, Any]]:
+    """The run's variant (networks built from its ``config.json``) with the snapshot's state, the
+    snapshot's step and the config."""
+    from baselines import registry
+    from baselines.config import TrainConfig, from_dict
+    from baselines.trainer import resolve_device
+    from benchmark.data.registry import get_dataset
+
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    dataset = get_dataset(config["dataset"], **config.get("data_options", {}))
+    train = from_dict(TrainConfig, {**config["train"], "device": "cpu"}, where="train")
+    variant = registry.build(
+        config["variant"], dataset.problem, train, config["variant_options"], resolve_device("cpu")
+    )
+    state = torch.load(snapshot, map_location="cpu", weights_only=True)
+    variant.load_state_dict(state["variant"])
+    return variant, int(state["step"]), config
+
+
+def score_snapshot(folder: Path, snapshot: Path, scorer: Any, n: int) -> dict[str, Any]:
+    """One checkpoint's generator scored on ``n`` samples (see the module docstring)."""
+    from benchmark.runs.hooks import generate
+
+    variant, step, config = load_generator(folder, snapshot)
+    fake = generate(variant, n, int(config["seed"]))
+    labels, conf = scorer.predict(fake)
+    protocol = scorer.score(fake, (labels, conf))
+    out = {"step": step, **count_modes(labels.numpy(), conf.numpy(), scorer.hq_threshold)}
+    out["protocol_modes"] = float(protocol["modes_captured"])
+    out["kl"] = float(protocol["kl_gen_true_distance"])
+    return out
+
+
+def score_run(folder: Path, scorer: Any, n: int) -> dict[str, Any]:
+    """Every kept checkpoint of one run, in step order, with the run's own final scoring."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    snapshots = [score_snapshot(folder, p, scorer, n) for p in sorted((folder / "snapshots").glob("*.pt"))]
+    snapshots.sort(key=lambda s: s["step"])
+    metrics = summary.get("metrics") or {}
+    return {
+        "run": folder.parent.name,
+        "seed": int(summary["seed"]),
+        "status": summary["status"],
+        "iters": summary["iters"],
+        "wall_time_s": summary.get("wall_time_s"),
+        "final": {
+            "samples": int(json.loads((folder / "config.json").read_text())["scoring"]["final_samples"]),
+            "modes": metrics.get("modes_captured"),
+            "hq": metrics.get("high_quality_score"),
+            "kl": metrics.get("kl_gen_true_distance"),
+        },
+        "snapshots": snapshots,
+    }
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values)
+
+
+def by_step(runs: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per run name, per step: the mean over seeds of modes, HQ share, HQ modes and KL, and the seeds."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in runs:
+        for s in r["snapshots"]:
+            out.setdefault(r["run"], {}).setdefault(s["step"], {"seeds": [], "rows": []})
+            cell = out[r["run"]][s["step"]]
+            cell["seeds"].append(r["seed"])
+            cell["rows"].append(s)
+    for steps in out.values():
+        for cell in steps.values():
+            rows = cell.pop("rows")
+            for key in ("modes", "hq", "hq_modes", "kl"):
+                cell[key] = _mean([row[key] for row in rows])
+                cell[f"{key}_seeds"] = [row[key] for row in rows]
+    return out
+
+
+def compare(table: dict[str, dict[int, dict[str, Any]]], collapsed: float) -> list[dict[str, Any]]:
+    """At each step where the baseline's mean modes are at most ``collapsed``: every other run's
+    modes and HQ modes as multiples of the baseline's (None where the baseline's are 0)."""
+    rows = []
+    for step, base in sorted(table.get(BASELINE, {}).items()):
+        if base["modes"] > collapsed:
+            continue
+        for name, steps in table.items():
+            if name == BASELINE or step not in steps:
+                continue
+            cell = steps[step]
+            rows.append(
+                {
+                    "step": step,
+                    "run": name,
+                    "seeds": cell["seeds"],
+                    "modes": cell["modes"],
+                    "gan_modes": base["modes"],
+                    "modes_ratio": cell["modes"] / base["modes"] if base["modes"] else None,
+                    "hq_modes": cell["hq_modes"],
+                    "gan_hq_modes": base["hq_modes"],
+                    "hq_modes_ratio": cell["hq_modes"] / base["hq_modes"] if base["hq_modes"] else None,
+                    "hq": cell["hq"],
+                    "gan_hq": base["hq"],
+                }
+            )
+    return rows
+
+
+def _ratio(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1f}x"
+
+
+def markdown(table: dict[str, dict[int, dict[str, Any]]], rows: list[dict[str, Any]], n: int) -> str:
+    lines = [
+        f"Each checkpoint's generator on {n:,} samples; mean over the seeds listed.",
+        "",
+        "| run | step | seeds | modes (any sample) | HQ % | modes with an HQ sample | KL(gen||true) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, steps in table.items():
+        for step, c in sorted(steps.items()):
+            seeds = ",".join(map(str, c["seeds"]))
+            lines.append(
+                f"| {name} | {step} | {seeds} | {c['modes']:.1f} | {100 * c['hq']:.1f} | "
+                f"{c['hq_modes']:.1f} | {c['kl']:.2f} |"
+            )
+    lines += [
+        "",
+        "Where gan covers at most the collapse bound: each run against gan at the same step.",
+        "",
+        "| step | run | modes | gan modes | ratio | HQ modes | gan HQ modes | ratio | HQ % | gan HQ % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['step']} | {r['run']} | {r['modes']:.1f} | {r['gan_modes']:.1f} | "
+            f"{_ratio(r['modes_ratio'])} | {r['hq_modes']:.1f} | {r['gan_hq_modes']:.1f} | "
+            f"{_ratio(r['hq_modes_ratio'])} | {100 * r['hq']:.1f} | {100 * r['gan_hq']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sample_figure(
+    runs: list[dict[str, Any]],
+    folders: dict[tuple[str, int], Path],
+    steps: list[int],
+    path: Path,
+    n: int = 16,
+) -> None:
+    """``n`` samples of each run name's lowest seed at each of ``steps`` (where it has them)."""
+    import matplotlib.pyplot as plt
+
+    from benchmark.data.plots import _save, image_grid
+    from benchmark.runs.hooks import generate
+
+    first: dict[str, dict[str, Any]] = {}
+    for r in sorted(runs, key=lambda r: r["seed"]):
+        first.setdefault(r["run"], r)
+    fig, axes = plt.subplots(
+        len(first), len(steps), figsize=(3.2 * len(steps), 1.1 * len(first)), squeeze=False
+    )
+    for row, (name, r) in enumerate(first.items()):
+        folder = folders[(name, r["seed"])]
+        for col, step in enumerate(steps):
+            ax = axes[row][col]
+            ax.axis("off")
+            snap = folder / "snapshots" / f"step{step:07d}.pt"
+            if not snap.exists():
+                continue
+            variant, _, config = load_generator(folder, snap)
+            images = generate(variant, n, int(config["seed"]))
+            ax.imshow(image_grid(images, columns=n // 2), interpolation="nearest")
+            ax.set_title(f"{name} s{r['seed']}, step {step}", fontsize=7)
+    _save(fig, Path(path))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from benchmark.data.registry import get_dataset
+    from benchmark.data.scoring import Scorer
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", default="results/runs/small-d-probe")
+    p.add_argument("--samples", type=int, default=10000, help="samples per checkpoint (default 10,000)")
+    p.add_argument("--collapsed", type=float, default=300.0, help="gan's modes at most this: collapsed")
+    p.add_argument("--out", default="results/small_d_probe.json")
+    p.add_argument("--table", default="results/tables/stacked-mnist-small-d-probe.md")
+    p.add_argument("--figure", default=None, help="PNG: samples of each run at --figure-steps")
+    p.add_argument("--figure-steps", default="500,1000,2000")
+    args = p.parse_args(argv)
+    if args.samples < 1:
+        p.error(f"--samples must be at least 1, got {args.samples}")
+    folders = sorted(Path(args.runs).glob("*/*/seed*"))
+    done = [f for f in folders if (f / "summary.json").exists() and list((f / "snapshots").glob("*.pt"))]
+    if not done:
+        p.error(f"no finished runs with kept checkpoints under {args.runs} (run `make small-d-probe` first)")
+    scorers: dict[str, Any] = {}
+    runs = []
+    for f in done:
+        name = json.loads((f / "config.json").read_text(encoding="utf-8"))["dataset"]
+        scorer = scorers.setdefault(name, Scorer(get_dataset(name)))
+        runs.append(score_run(f, scorer, args.samples))
+        last = runs[-1]["snapshots"][-1]
+        print(
+            f"{f}: step {last['step']}: {last['modes']:.0f} modes, HQ {100 * last['hq']:.1f} %, "
+            f"{last['hq_modes']:.0f} HQ modes",
+            flush=True,
+        )
+    table = by_step(runs)
+    rows = compare(table, args.collapsed)
+    report = {
+        "command": "python -m benchmark.experiments.small_d_probe",
+        "samples_per_checkpoint": args.samples,
+        "collapsed_at_most": args.collapsed,
+        "hq_threshold": scorer.hq_threshold,
+        "runs": runs,
+        "by_step": {name: {str(k): v for k, v in steps.items()} for name, steps in table.items()},
+        "against_gan": rows,
+    }
+    write_json(args.out, report)
+    write_text(args.table, markdown(table, rows, args.samples))
+    if args.figure:
+        folder_of = {(r["run"], r["seed"]): f for r, f in zip(runs, done, strict=True)}
+        steps = [int(s) for s in args.figure_steps.split(",")]
+        sample_figure(runs, folder_of, steps, Path(args.figure))
+    print(markdown(table, rows, args.samples))
+    return report
+
+
+if __name__ == "__main__":
+    main()
