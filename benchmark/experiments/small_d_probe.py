@@ -146,10 +146,14 @@ def compare(table: dict[str, dict[int, dict[str, Any]]], collapsed: float) -> li
                     "run": name,
                     "seeds": cell["seeds"],
                     "modes": cell["modes"],
+                    "modes_seeds": cell["modes_seeds"],
                     "gan_modes": base["modes"],
+                    "gan_modes_seeds": base["modes_seeds"],
                     "modes_ratio": cell["modes"] / base["modes"] if base["modes"] else None,
                     "hq_modes": cell["hq_modes"],
+                    "hq_modes_seeds": cell["hq_modes_seeds"],
                     "gan_hq_modes": base["hq_modes"],
+                    "gan_hq_modes_seeds": base["hq_modes_seeds"],
                     "hq_modes_ratio": cell["hq_modes"] / base["hq_modes"] if base["hq_modes"] else None,
                     "hq": cell["hq"],
                     "gan_hq": base["hq"],
@@ -158,13 +162,20 @@ def compare(table: dict[str, dict[int, dict[str, Any]]], collapsed: float) -> li
     return rows
 
 
+def _spread(mean: float, values: list[float]) -> str:
+    """The mean, and the range over seeds where there are several."""
+    if len(values) < 2:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ({min(values):.0f}-{max(values):.0f})"
+
+
 def _ratio(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1f}x"
 
 
 def markdown(table: dict[str, dict[int, dict[str, Any]]], rows: list[dict[str, Any]], n: int) -> str:
     lines = [
-        f"Each checkpoint's generator on {n:,} samples; mean over the seeds listed.",
+        f"Each checkpoint's generator on {n:,} samples; mean over the seeds listed (and the range).",
         "",
         "| run | step | seeds | modes (any sample) | HQ % | modes with an HQ sample | KL(gen||true) |",
         "|---|---|---|---|---|---|---|",
@@ -173,20 +184,23 @@ def markdown(table: dict[str, dict[int, dict[str, Any]]], rows: list[dict[str, A
         for step, c in sorted(steps.items()):
             seeds = ",".join(map(str, c["seeds"]))
             lines.append(
-                f"| {name} | {step} | {seeds} | {c['modes']:.1f} | {100 * c['hq']:.1f} | "
-                f"{c['hq_modes']:.1f} | {c['kl']:.2f} |"
+                f"| {name} | {step} | {seeds} | {_spread(c['modes'], c['modes_seeds'])} | "
+                f"{100 * c['hq']:.1f} | {_spread(c['hq_modes'], c['hq_modes_seeds'])} | {c['kl']:.2f} |"
             )
     lines += [
         "",
-        "Where gan covers at most the collapse bound: each run against gan at the same step.",
+        "Where gan covers at most the collapse bound: each run against gan at the same step (mean, and",
+        "in brackets the range over seeds where there are several).",
         "",
         "| step | run | modes | gan modes | ratio | HQ modes | gan HQ modes | ratio | HQ % | gan HQ % |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['step']} | {r['run']} | {r['modes']:.1f} | {r['gan_modes']:.1f} | "
-            f"{_ratio(r['modes_ratio'])} | {r['hq_modes']:.1f} | {r['gan_hq_modes']:.1f} | "
+            f"| {r['step']} | {r['run']} | {_spread(r['modes'], r['modes_seeds'])} | "
+            f"{_spread(r['gan_modes'], r['gan_modes_seeds'])} | {_ratio(r['modes_ratio'])} | "
+            f"{_spread(r['hq_modes'], r['hq_modes_seeds'])} | "
+            f"{_spread(r['gan_hq_modes'], r['gan_hq_modes_seeds'])} | "
             f"{_ratio(r['hq_modes_ratio'])} | {100 * r['hq']:.1f} | {100 * r['gan_hq']:.1f} |"
         )
     return "\n".join(lines) + "\n"
