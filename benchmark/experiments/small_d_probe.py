@@ -12,8 +12,10 @@ dataset's mode classifier:
 - ``modes``: modes covered by any sample, the count VEEGAN and PacGAN report;
 - ``hq``: the share of high-quality samples (classifier confidence >= 0.9 on all three digits' product;
   the real images score 81.7 %, ``results/classifiers.json`` and the README);
-- ``hq_modes``: modes covered by at least one high-quality sample: a mode drawn as digits, not a
-  smudge that the classifier happens to file under it;
+- ``hq_modes``: modes covered by at least one high-quality sample. This is meant to separate modes
+  drawn as digits from smudges filed under a mode, but it is only an upper bound: the classifier is
+  confident on some images far from any digit too (the 10-step unrolled GAN's grey noise scores
+  100 % high quality in the README's probe), so look at the samples (``--figure``);
 - ``kl``: KL(gen || true) over the modes of all samples.
 
 Then, at every checkpoint where the plain GAN (mean over its seeds) covers at most ``--collapsed``
