@@ -1,4 +1,4 @@
-"""Stacked MNIST with a small discriminator, checkpoint by checkpoint: modes, and modes drawn as digits.
+"""Stacked MNIST with a small discriminator, checkpoint by checkpoint: modes, and modes with HQ samples.
 
     python -m benchmark.experiments.small_d_probe [--runs results/runs/small-d-probe] [--samples 10000]
         [--out results/small_d_probe.json] [--table results/tables/stacked-mnist-small-d-probe.md]
@@ -54,9 +54,8 @@ def count_modes(labels: Any, confidence: Any, hq_threshold: float) -> dict[str, 
     }
 
 
-def load_generator(folder: Path, snapshot: Path) -> tuple[Any, int, dict[str, Any]]:
-    """The run's variant (networks built from its ``config.json``) with the snapshot's state, the
-    snapshot's step and the config."""
+def build_variant(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The run's variant (networks built from its ``config.json``, on the CPU) and the config."""
     from baselines import registry
     from baselines.config import TrainConfig, from_dict
     from baselines.trainer import resolve_device
@@ -68,16 +67,30 @@ def load_generator(folder: Path, snapshot: Path) -> tuple[Any, int, dict[str, An
     variant = registry.build(
         config["variant"], dataset.problem, train, config["variant_options"], resolve_device("cpu")
     )
+    return variant, config
+
+
+def load_snapshot(variant: Any, snapshot: Path) -> int:
+    """Puts the snapshot's whole state (networks, optimizers) into ``variant``; returns its step."""
     state = torch.load(snapshot, map_location="cpu", weights_only=True)
     variant.load_state_dict(state["variant"])
-    return variant, int(state["step"]), config
+    return int(state["step"])
 
 
-def score_snapshot(folder: Path, snapshot: Path, scorer: Any, n: int) -> dict[str, Any]:
-    """One checkpoint's generator scored on ``n`` samples (see the module docstring)."""
+def load_generator(folder: Path, snapshot: Path) -> tuple[Any, int, dict[str, Any]]:
+    """The run's variant with the snapshot's state, the snapshot's step and the config."""
+    variant, config = build_variant(folder)
+    return variant, load_snapshot(variant, snapshot), config
+
+
+def score_snapshot(
+    variant: Any, config: dict[str, Any], snapshot: Path, scorer: Any, n: int
+) -> dict[str, Any]:
+    """One checkpoint's generator (loaded into the run's ``variant``) scored on ``n`` samples (see
+    the module docstring)."""
     from benchmark.runs.hooks import generate
 
-    variant, step, config = load_generator(folder, snapshot)
+    step = load_snapshot(variant, snapshot)
     fake = generate(variant, n, int(config["seed"]))
     labels, conf = scorer.predict(fake)
     protocol = scorer.score(fake, (labels, conf))
@@ -90,7 +103,9 @@ def score_snapshot(folder: Path, snapshot: Path, scorer: Any, n: int) -> dict[st
 def score_run(folder: Path, scorer: Any, n: int) -> dict[str, Any]:
     """Every kept checkpoint of one run, in step order, with the run's own final scoring."""
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    snapshots = [score_snapshot(folder, p, scorer, n) for p in sorted((folder / "snapshots").glob("*.pt"))]
+    variant, config = build_variant(folder)  # built once; each snapshot overwrites its whole state
+    paths = sorted((folder / "snapshots").glob("*.pt"))
+    snapshots = [score_snapshot(variant, config, p, scorer, n) for p in paths]
     snapshots.sort(key=lambda s: s["step"])
     metrics = summary.get("metrics") or {}
     return {
@@ -100,17 +115,13 @@ def score_run(folder: Path, scorer: Any, n: int) -> dict[str, Any]:
         "iters": summary["iters"],
         "wall_time_s": summary.get("wall_time_s"),
         "final": {
-            "samples": int(json.loads((folder / "config.json").read_text())["scoring"]["final_samples"]),
+            "samples": int(config["scoring"]["final_samples"]),
             "modes": metrics.get("modes_captured"),
             "hq": metrics.get("high_quality_score"),
             "kl": metrics.get("kl_gen_true_distance"),
         },
         "snapshots": snapshots,
     }
-
-
-def _mean(values: list[float]) -> float:
-    return statistics.fmean(values)
 
 
 def by_step(runs: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
@@ -126,7 +137,7 @@ def by_step(runs: list[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
         for cell in steps.values():
             rows = cell.pop("rows")
             for key in ("modes", "hq", "hq_modes", "kl"):
-                cell[key] = _mean([row[key] for row in rows])
+                cell[key] = statistics.fmean(row[key] for row in rows)
                 cell[f"{key}_seeds"] = [row[key] for row in rows]
     return out
 
@@ -229,13 +240,14 @@ def sample_figure(
     )
     for row, (name, r) in enumerate(first.items()):
         folder = folders[(name, r["seed"])]
+        variant, config = build_variant(folder)
         for col, step in enumerate(steps):
             ax = axes[row][col]
             ax.axis("off")
             snap = folder / "snapshots" / f"step{step:07d}.pt"
             if not snap.exists():
                 continue
-            variant, _, config = load_generator(folder, snap)
+            load_snapshot(variant, snap)
             images = generate(variant, n, int(config["seed"]))
             ax.imshow(image_grid(images, columns=n // 2), interpolation="nearest")
             ax.set_title(f"{name} s{r['seed']}, step {step}", fontsize=7)
