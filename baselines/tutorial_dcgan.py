@@ -2,7 +2,7 @@
 
 Transposed convolutions with batch norm and ReLU in G (7x7, 14x14, 28x28, tanh), strided convolutions
 with leaky ReLU (0.2) and batch norm in D, widths that train on 2 CPU cores. Used by the collapse
-monitor's Lightning demo (:mod:`benchmark.experiments.monitor_demo`) and its cost benchmark
+monitor's Lightning demo (:mod:`studies.monitor_demo`) and its cost benchmark
 (:mod:`benchmark.perf.monitor`), which must train the same model.
 """
 

@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("diagnostics", "baselines", "benchmark")
+STUDIES = "studies"  # one-off studies beside the product: they may import it, it never imports them
 # benchmark's subpackages, lowest first; a module imports only from its level or below.
 BENCHMARK_LEVELS = {
     "data": 0,
@@ -22,7 +23,6 @@ BENCHMARK_LEVELS = {
     "reports": 2,
     "diagnose": 2,
     "perf": 2,
-    "experiments": 3,
     "gate": 3,
     "cli": 4,
     "__main__": 5,
@@ -58,6 +58,9 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
         else:
             continue
         for target in targets:
+            if target.split(".")[0] == STUDIES:
+                found.add(STUDIES)
+                continue
             while target and target not in known:  # an attribute of a module: its module
                 target = target.rpartition(".")[0]
             if target and target != name and target.split(".")[0] in PACKAGES:
@@ -80,6 +83,9 @@ def test_layers_point_downwards():
         top = mod.split(".")[0]
         for dep in deps:
             dtop = dep.split(".")[0]
+            if dtop == STUDIES:
+                wrong.append(f"{mod} -> {dep} (the installed packages never import studies/)")
+                continue
             if top == "diagnostics" and dtop != "diagnostics":
                 wrong.append(f"{mod} -> {dep} (diagnostics imports neither baselines nor benchmark)")
             if top == "baselines" and dtop == "benchmark":
@@ -127,13 +133,15 @@ def test_the_checker_sees_a_cycle_and_an_upward_import(tmp_path, monkeypatch):
         "benchmark/data/a.py": "from benchmark.reports import b\n",
         "benchmark/reports/__init__.py": "",
         "benchmark/reports/b.py": "def f():\n    from benchmark.data import a\n",
+        "benchmark/reports/c.py": "from studies import goal_check\n",
         "diagnostics/__init__.py": "import baselines\n",
         "baselines/__init__.py": "",
     }.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
-    with pytest.raises(AssertionError, match="upwards inside benchmark"):
+    with pytest.raises(AssertionError, match="upwards inside benchmark") as err:
         test_layers_point_downwards()
+    assert "never import studies" in str(err.value)
     with pytest.raises(AssertionError, match="import cycles"):
         test_no_import_cycles()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.experiments.carracing_holdout import block_folds
+from studies.carracing_holdout import block_folds
 
 
 def test_each_fold_holds_out_the_same_contiguous_block_of_every_clip():

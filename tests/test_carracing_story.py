@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmark.experiments.carracing_story import aggregate, main, markdown
+from studies.carracing_story import aggregate, main, markdown
 
 
 def _run(variant, seed, clips, dup):
@@ -63,7 +63,7 @@ def test_sample_figure_draws_real_frames_and_each_variants_lowest_seed(tmp_path,
 
     import benchmark.data.registry as registry
     from benchmark.data import frames as frame_data
-    from benchmark.experiments.carracing_story import sample_figure
+    from studies.carracing_story import sample_figure
 
     tiny = frame_data.carracing(clips=2, frames_per_clip=3, size=16, cache_dir=tmp_path / "cache")
     monkeypatch.setattr(registry, "get_dataset", lambda name, **kw: tiny)

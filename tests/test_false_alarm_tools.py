@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmark.experiments.detector_false_alarms import LEVELS, _tally, synthetic, wilson
+from studies.detector_false_alarms import LEVELS, _tally, synthetic, wilson
 
 
 def test_wilson_interval_known_answers():

@@ -1,8 +1,8 @@
-"""The snapshot-lottery counts of benchmark/experiments/gan_snapshots.py, on a known history."""
+"""The snapshot-lottery counts of studies/gan_snapshots.py, on a known history."""
 
 import json
 
-from benchmark.experiments.gan_snapshots import snapshot_stats, table
+from studies.gan_snapshots import snapshot_stats, table
 
 
 def _history():

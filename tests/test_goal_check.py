@@ -2,7 +2,7 @@
 
 import json
 
-from benchmark.experiments.goal_check import final_scores, markdown, rows
+from studies.goal_check import final_scores, markdown, rows
 
 
 def _record(root, dataset, variant, seed, modes, hq, status="ok"):

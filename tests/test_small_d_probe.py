@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from benchmark.data import classifiers as bench_classifiers
-from benchmark.experiments import small_d_probe as probe
+from studies import small_d_probe as probe
 from benchmark.runs.run import RunSpec, run
 
 

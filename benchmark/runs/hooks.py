@@ -156,7 +156,7 @@ class MonitorHook:
 class KeepCheckpoints:
     """``on_checkpoint``: a copy of the checkpoint just written, as ``snapshots/step0001000.pt`` beside
     it, so that the generator can be scored at every checkpoint after the run (``mcbench run
-    --keep-checkpoints``; :mod:`benchmark.experiments.small_d_probe` reads them). Each copy is a
+    --keep-checkpoints``; :mod:`studies.small_d_probe` reads them). Each copy is a
     whole checkpoint (a few MB for an image DCGAN): this is for probes, not for suites."""
 
     def __init__(self, checkpoint: Path):

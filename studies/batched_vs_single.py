@@ -2,7 +2,7 @@
 variant on ring8 (VEEGAN protocol, 2,000 iterations), once as one batched job and once as 5 single
 runs, final modes and high-quality share compared seed by seed and with Welch's t-test.
 
-    python -m benchmark.experiments.batched_vs_single [--iters 2000] [--seeds 5] [--jobs 2]
+    python -m studies.batched_vs_single [--iters 2000] [--seeds 5] [--jobs 2]
         [--variants a,b] [--out results/batched_vs_single.json]
 """
 

@@ -7,7 +7,7 @@ and prints one Markdown row per variant and dataset: the seeds that meet the goa
 dataset, the mean final modes and HQ, and the shortfall of the closest seed (modes and HQ points
 below the goal; 0 where met).
 
-    python -m benchmark.experiments.goal_check results/records/veegan-protocol \
+    python -m studies.goal_check results/records/veegan-protocol \
         [results/records/veegan-goal-sweeps]
 """
 

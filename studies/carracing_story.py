@@ -1,6 +1,6 @@
 """Does feature matching stop a DCGAN from drawing the same CarRacing frame again and again?
 
-    python -m benchmark.experiments.carracing_story [--runs results/runs/carracing-story]
+    python -m studies.carracing_story [--runs results/runs/carracing-story]
         [--out results/carracing_story.json] [--table results/tables/carracing-story-diagnostics.md]
 
 Reads the run folders the ``carracing-story`` suite wrote (``RUNS/carracing/VARIANT/seedN``) and scores
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"(real {100 * r['dup_rate_real']:.3f} %), FD {r['frechet_classifier']:.1f}, {r['verdict']}"
         )
     table = aggregate(runs)
-    report = {"command": "python -m benchmark.experiments.carracing_story", "runs": runs, "table": table}
+    report = {"command": "python -m studies.carracing_story", "runs": runs, "table": table}
     write_json(args.out, report)
     write_text(args.table, markdown(table))
     if args.figure:

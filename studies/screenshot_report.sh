@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Opens a suite's HTML report in headless Chromium (Debian: `apt-get install chromium`) and saves a
 # screenshot, to check that the page renders with its tables and images in a real browser.
-#   benchmark/experiments/screenshot_report.sh results/reports/mixtures results/figures/report_screenshot.png [WIDTH,HEIGHT]
+#   studies/screenshot_report.sh results/reports/mixtures results/figures/report_screenshot.png [WIDTH,HEIGHT]
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 REPORT_DIR OUT.png [WIDTH,HEIGHT]" >&2

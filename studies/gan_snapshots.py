@@ -5,7 +5,7 @@ For each recorded run of VARIANT (default ``gan``) under RECORDS, reads every ev
 at most one mode (collapsed), exactly one mode with at least 90 % high-quality samples (the VEEGAN
 paper's ring8 row: 1 mode at 99.3 %), and the first step at which it covered at least 80 % of the modes.
 
-    python -m benchmark.experiments.gan_snapshots results/records/veegan-protocol [--variant gan]
+    python -m studies.gan_snapshots results/records/veegan-protocol [--variant gan]
 """
 
 from __future__ import annotations

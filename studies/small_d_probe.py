@@ -1,6 +1,6 @@
 """Stacked MNIST with a small discriminator, checkpoint by checkpoint: modes, and modes with HQ samples.
 
-    python -m benchmark.experiments.small_d_probe [--runs results/runs/small-d-probe] [--samples 10000]
+    python -m studies.small_d_probe [--runs results/runs/small-d-probe] [--samples 10000]
         [--out results/small_d_probe.json] [--table results/tables/stacked-mnist-small-d-probe.md]
         [--figure results/figures/stacked-mnist-small-d-probe.png]
 
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table = by_step(runs)
     rows = compare(table, args.collapsed)
     report = {
-        "command": "python -m benchmark.experiments.small_d_probe",
+        "command": "python -m studies.small_d_probe",
         "samples_per_checkpoint": args.samples,
         "collapsed_at_most": args.collapsed,
         "hq_threshold": scorer.hq_threshold,

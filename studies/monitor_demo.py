@@ -1,6 +1,6 @@
 """The collapse monitor on a real Lightning run: the tutorial DCGAN on MNIST, healthy and with a fault.
 
-    python -m benchmark.experiments.monitor_demo [--steps 3000] [--every 100] [--out results/monitor_demo]
+    python -m studies.monitor_demo [--steps 3000] [--every 100] [--out results/monitor_demo]
 
 The model is the PyTorch DCGAN tutorial's (Radford et al. 2016 architecture: transposed convolutions
 with batch norm in G, strided convolutions with leaky ReLU in D, Adam at 2e-4 with beta1 0.5, the
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if bad:
         raise SystemExit(f"unknown setting {bad[0]!r}; valid: {', '.join(SETTINGS)}")
     torch.set_num_threads(args.threads)
-    summary: dict[str, Any] = {"command": "python -m benchmark.experiments.monitor_demo", "runs": {}}
+    summary: dict[str, Any] = {"command": "python -m studies.monitor_demo", "runs": {}}
     summary.update(steps=args.steps, every=args.every, warmup=args.warmup, fault_at=args.fault_at)
     summary["threads"] = args.threads
     for name in names:

@@ -1,6 +1,6 @@
 """Is the CarRacing mode classifier right on frames it has not seen the like of? Held-out time segments.
 
-    python -m benchmark.experiments.carracing_holdout [--folds 5] [--later 50]
+    python -m studies.carracing_holdout [--folds 5] [--later 50]
         [--out results/carracing_holdout.json]
 
 The suite's classifier is trained on a stratified 80 % of the 1,000 built-in frames and scored on the
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     suite_clf = classifier_for(data)
     report: dict[str, Any] = {
-        "command": "python -m benchmark.experiments.carracing_holdout",
+        "command": "python -m studies.carracing_holdout",
         "frames": int(len(y)),
         "clips": int(n_classes),
         "interleaved_20pct_accuracy": float(suite_clf.held_out_accuracy),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Which network sizes and generator loss reproduce the published collapse of the vanilla GAN on
 # ring8 under the VEEGAN protocol? Runs each configuration for 3 seeds in parallel, one thread each,
-# then prints one table per configuration. Usage: bash benchmark/experiments/protocol_probe.sh OUT [ITERS]
+# then prints one table per configuration. Usage: bash studies/protocol_probe.sh OUT [ITERS]
 set -u
 out=${1:-/tmp/protocol-probe}
 iters=${2:-25000}

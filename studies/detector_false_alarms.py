@@ -1,6 +1,6 @@
 """How often each detector cries wolf: its false-alarm rate on histories and samples with no collapse.
 
-    python -m benchmark.experiments.detector_false_alarms [--seeds 400] [--sample-seeds 50]
+    python -m studies.detector_false_alarms [--seeds 400] [--sample-seeds 50]
         [--out results/detector_false_alarms.json]
 
 Three kinds of healthy input, each scored by the offline detectors (:func:`diagnostics.run_detectors`,
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", default="results/detector_false_alarms.json")
     args = p.parse_args(argv)
     report = {
-        "command": "python -m benchmark.experiments.detector_false_alarms",
+        "command": "python -m studies.detector_false_alarms",
         "seeds": args.seeds,
         "sample_seeds": args.sample_seeds,
         "loss_noise": loss_noise(args.seeds),
