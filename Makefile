@@ -11,7 +11,7 @@ ITERS   ?=
 BACKEND ?= local
 ADDRESS ?=
 
-.PHONY: recorded tables setup test lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
+.PHONY: recorded tables setup test wheel-check lint benchmark benchmark-smoke benchmark-paper benchmark-mixtures benchmark-mixtures-full \
 	benchmark-stacked-mnist benchmark-stacked-mnist-paper classifiers perf perf-monitor monitor-demo \
 	detector-false-alarms carracing-holdout benchmark-carracing small-d-probe clean
 
@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml Makefile
 
 test: setup
 	$(BIN)/python -m pytest tests
+
+# The built sdist and wheel, installed with no extra into a fresh virtual environment outside the
+# checkout, used from an empty folder (CI runs it; it adds about 2.5 minutes, most of it torch's install).
+wheel-check: setup
+	bash .ci/wheel-check
 
 lint: setup
 	$(BIN)/ruff check benchmark diagnostics baselines tests
@@ -68,13 +73,13 @@ classifiers: setup
 # duplicates and FD in the clip classifier's feature space.
 benchmark-carracing: setup
 	$(BIN)/mcbench suite carracing-story --jobs $(JOBS) --out results/runs/carracing-story --tables results/tables
-	$(BIN)/python -m benchmark.experiments.carracing_story --runs results/runs/carracing-story \
+	$(BIN)/python -m studies.carracing_story --runs results/runs/carracing-story \
 		--out results/carracing_story.json --table results/tables/carracing-story-diagnostics.md \
 		--figure results/figures/carracing-story-samples.png
 
 # The CarRacing classifier on contiguous time blocks of every clip and on frames after the 100th.
 carracing-holdout: setup
-	$(BIN)/python -m benchmark.experiments.carracing_holdout --folds 5 --later 50 --out results/carracing_holdout.json
+	$(BIN)/python -m studies.carracing_holdout --folds 5 --later 50 --out results/carracing_holdout.json
 
 # Stacked MNIST with D at 23 % of G's parameters (widths 32/48), 2,000 iterations, every 250th
 # iteration's checkpoint kept and scored on 10,000 samples: modes, HQ % and modes with an HQ sample.
@@ -89,7 +94,7 @@ small-d-probe: setup
 		--dataset stacked-mnist --out results/runs/small-d-probe --keep-checkpoints --iters 2000 \
 		--batch-size 64 --z-dim 100 --lr-d 2e-4 --lr-g 2e-4 --conv-width 32 --d-conv-width 48 \
 		--eval-every 250 --ckpt-every 250 --variant "$$0" --seed "$$@"'
-	$(BIN)/python -m benchmark.experiments.small_d_probe --runs results/runs/small-d-probe \
+	$(BIN)/python -m studies.small_d_probe --runs results/runs/small-d-probe \
 		--figure results/figures/stacked-mnist-small-d-probe.png
 
 benchmark-stacked-mnist: setup
@@ -129,10 +134,10 @@ perf-monitor: setup
 	$(BIN)/python -m benchmark.perf.monitor --steps 500 --rounds 3 --threads 1 --out results/perf_monitor.json
 
 monitor-demo: setup
-	$(BIN)/python -m benchmark.experiments.monitor_demo --steps 3000 --every 100 --out results/monitor_demo
+	$(BIN)/python -m studies.monitor_demo --steps 3000 --every 100 --out results/monitor_demo
 
 detector-false-alarms: setup
-	$(BIN)/python -m benchmark.experiments.detector_false_alarms --seeds 400 --sample-seeds 50 --out results/detector_false_alarms.json
+	$(BIN)/python -m studies.detector_false_alarms --seeds 400 --sample-seeds 50 --out results/detector_false_alarms.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -26,8 +26,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_info
+
+try:
+    from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.utilities import rank_zero_info
+except ImportError as exc:  # the one optional dependency of this module: say which extra brings it
+    raise ImportError(
+        "diagnostics.lightning_callback needs the optional extra [lightning]: "
+        f"pip install 'mode-collapse-bench[lightning]' ({exc})"
+    ) from None
 
 from .modes import LEVELS
 from .monitor import SCALARS, CollapseMonitor, MonitorInputError

@@ -168,7 +168,7 @@ def test_backend_ray_without_ray_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     assert cli.main(["suite", "smoke", "--backend", "ray", "--out", "/nonexistent/never-written"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pip install .[ray]" in err[0]
+    assert len(err) == 1 and "pip install 'mode-collapse-bench[ray]'" in err[0]
 
 
 def test_ray_backend_runs_a_suite_with_the_same_records(tmp_path):

@@ -172,7 +172,8 @@ def carracing(
             from gymnasium.envs.box2d.car_racing import CarRacing
     except Exception as e:  # ImportError, or gymnasium's DependencyNotInstalled for Box2D or pygame
         raise ConfigError(
-            f"carracing needs gymnasium, box2d and pygame (pip install gymnasium box2d pygame): {e}"
+            "carracing needs the optional extra [carracing] (gymnasium, box2d, pygame): "
+            f"pip install 'mode-collapse-bench[carracing]' ({e})"
         ) from None
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     key = ("carracing", clips, frames_per_clip, seed, size, float(fps), gymnasium.__version__, CACHE_VERSION)
