@@ -33,7 +33,7 @@ wheel-check: setup
 	bash .ci/wheel-check
 
 lint: setup
-	$(BIN)/ruff check benchmark diagnostics baselines tests
+	$(BIN)/ruff check benchmark diagnostics baselines studies tests
 
 # Each suite writes its run records under results/runs/NAME and its tables to results/tables/NAME.*;
 # finished runs are skipped and interrupted ones resume, so a killed target can simply be rerun.
@@ -138,6 +138,11 @@ monitor-demo: setup
 
 detector-false-alarms: setup
 	$(BIN)/python -m studies.detector_false_alarms --seeds 400 --sample-seeds 50 --out results/detector_false_alarms.json
+
+# The results pages under docs/results, generated from the committed records (no training).
+.PHONY: docs
+docs: setup
+	$(BIN)/python -m studies.pages --out docs/results
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -66,3 +66,22 @@ why = "both modes, one per label (a cGAN finds both in 400 iterations at this si
 def tiny_gate():
     """The text of a gate file with one check of the given variant (seconds per run)."""
     return lambda variant: TINY_GATE.replace("VARIANT", variant)
+
+
+@pytest.fixture(scope="session")
+def dcgan_user_files(tmp_path_factory):
+    """What a user of the PyTorch DCGAN example hands to ``mcbench diagnose``, made by that example's
+    code (tests/dcgan_example.py): ``digits/`` (their 28x28 grey training folder), ``train.log`` (what
+    the script printed), ``fake_samples.npy`` (500 samples, 3x64x64 in [-1, 1]) and ``netG.pt2`` (the
+    generator exported with torch.export). 3 epochs of 10 batches at widths 8: about 20 s on one core."""
+    import dcgan_example as example
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("dcgan-user")
+    example.write_digits(folder / "digits", n=640)
+    torch.set_num_threads(1)
+    netG, log = example.train(folder / "digits", niter=3)
+    (folder / "train.log").write_text(log)
+    np.save(folder / "fake_samples.npy", example.samples(netG, 500))
+    example.export(netG, folder / "netG.pt2")
+    return folder

@@ -66,6 +66,20 @@ def _cases():
     )
     yield pytest.param(["regress", "--baseline", "/"], "a folder is in the way", id="regress baseline")
     yield pytest.param(["classifiers", "--out", "FILE/c.json"], "is a file", id="classifiers out")
+    # A typed file path whose folder is missing is named before any work, not created (as root it was made)
+    yield pytest.param(
+        ["diagnose", "--fake", "x.npy", "--out", "/nonexistent/dir/r.json"],
+        "argument --out: /nonexistent/dir/r.json: folder /nonexistent/dir does not exist",
+        id="diagnose out folder missing",
+    )
+    yield pytest.param(
+        ["table", "DIR", "--out", "/nonexistent/dir/t.md"],
+        "argument --out: /nonexistent/dir/t.md: folder /nonexistent/dir does not exist",
+        id="table out folder missing",
+    )
+    yield pytest.param(
+        ["classifiers", "--out", "DIR/none/c.json"], "/none does not exist", id="classifiers out missing"
+    )
     yield pytest.param(
         ["suite", "smoke", "--jobs", "0"], "argument --jobs: must be >= 1, got 0", id="suite jobs 0"
     )
@@ -199,3 +213,33 @@ def test_a_pickled_sample_file_is_refused_unread(tmp_path, capsys):
     assert cli.main(["diagnose", "--fake", str(np_file), "--dataset", "ring8"]) == 2
     err = capsys.readouterr().err.strip()
     assert "holds pickled objects; refused" in err and len(err.splitlines()) == 1
+
+
+def _one_run(root):
+    run = root / "ring8/gan/seed0"
+    run.mkdir(parents=True)
+    summary = {"dataset": "ring8", "variant": "gan", "seed": 0, "iters": 10, "status": "ok"}
+    summary["metrics"] = {"modes_captured": 1.0, "modes_total": 8.0, "high_quality_score": 0.5}
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
+def test_a_write_that_fails_after_the_checks_is_one_line(tmp_path, capsys, monkeypatch):
+    """The folder was fine when the options were read, but the write fails (disk full, say)."""
+    from baselines import atomic
+
+    def full(path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(atomic, "write_text", full)
+    monkeypatch.setattr(atomic, "write_json", full)
+    _one_run(tmp_path / "runs")
+    out = tmp_path / "t.md"
+    assert cli.main(["table", str(tmp_path / "runs"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"mcbench: error: --out {out}: No space left on device"
+    real = tmp_path / "real.npy"
+    np.save(real, np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32))
+    argv = ["diagnose", "--real", str(real), "--fake", str(real), "--out", str(tmp_path / "r.json")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"mcbench: error: --out {tmp_path / 'r.json'}: No space left on device"

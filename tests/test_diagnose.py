@@ -243,7 +243,7 @@ def bad_inputs(tmp_path):
         (["--real", r, "--fake", str(tmp_path / "pickled.pt")], "pickled.pt", "refused"),
         (["--real", r, "--fake", str(tmp_path / "pickle.pkl")], "pickle.pkl", "refused (Unsupported operand"),
         (["--real", r, "--fake", str(tmp_path / "two.npz")], "two.npz", "name one of them"),
-        (["--real", str(images), "--fake", str(small)], "small", "REAL"),
+        (["--real", str(images), "--fake", str(small), "--no-resize"], "small", "as --no-resize (resize"),
         (["--real", str(images), "--fake", str(broken)], "c0_0005.png", "cannot be read as an image"),
         (["--real", str(images), "--fake", str(mixed)], "c9_odd.png", "6x6"),
         (
@@ -342,6 +342,47 @@ def test_image_dataset_names_the_missing_mode_with_its_classifier(tmp_path, caps
     assert [m["name"] for m in report["modes"]["missing"]] == ["d"]
     assert report["primary_space"] == "classifier" and {"raw", "classifier"} <= set(report["metrics"])
     assert report["modes"]["numbers"]["modes_captured"] == 4
+
+
+def rgb_upscaled(folder, size):
+    """The folder's grey images as a DCGAN would write them: RGB, ``size`` pixels, floats in [-1, 1]
+    (n, H, W, C)."""
+    out = []
+    for f in sorted(folder.glob("*.png")):
+        with Image.open(f) as im:
+            out.append(np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BICUBIC)))
+    return np.stack(out).astype(np.float32) / 127.5 - 1
+
+
+def test_images_of_another_size_and_colour_are_converted_to_the_datasets(tmp_path, capsys, monkeypatch):
+    real, fake = _toy_image_set(tmp_path, monkeypatch)
+    np.save(tmp_path / "fake_rgb.npy", rgb_upscaled(fake, 16))
+    rc, report, _ = diagnose(
+        capsys, tmp_path, "--real", real, "--fake", tmp_path / "fake_rgb.npy", "--dataset", "toy"
+    )
+    line = "FAKE: 3x16x16 -> 1x8x8 (RGB to grey by ITU-R 601 luma, resized 16x16 -> 8x8 with Lanczos)"
+    assert rc == 0 and report["inputs"]["conversions"] == [f"{line} to fit toy"]
+    assert f"{line} to fit toy" in report["notes"]
+    # The classifier still names the missing mode. (The verdict is "collapsed", not "partially": these
+    # clusters are white noise, which a 8 -> 16 -> 8 round trip blurs beyond the toy classifier's spread.)
+    assert report["modes"]["captured"] == 4 and [m["name"] for m in report["modes"]["missing"]] == ["d"]
+    argv = ["--real", str(real), "--fake", str(tmp_path / "fake_rgb.npy"), "--dataset", "toy", "--no-resize"]
+    rc = cli.main(["diagnose", *argv])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "FAKE" in err and "toy has images (1, 8, 8)" in err and "--no-resize" in err, err
+
+
+def test_without_a_dataset_the_larger_set_is_brought_to_the_smaller(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    real = write_clusters(tmp_path / "real", 300, 0)
+    np.save(tmp_path / "big.npy", rgb_upscaled(write_clusters(tmp_path / "fake", 300, 1), 16))
+    rc, report, _ = diagnose(capsys, tmp_path, "--real", real, "--fake", tmp_path / "big.npy")
+    assert rc == 0 and report["modes"]["missing"] == []  # the same clusters, once converted
+    assert any(n.startswith("resampling smooths images") for n in report["notes"])  # white noise, smoothed
+    assert report["inputs"]["conversions"] == [
+        "FAKE: 3x16x16 -> 1x8x8 (RGB to grey by ITU-R 601 luma, resized 16x16 -> 8x8 with Lanczos)"
+    ]
+    assert report["inputs"]["fake"]["shape"] == report["inputs"]["real"]["shape"] == [1, 8, 8]
 
 
 def test_a_weak_classifier_names_the_option_the_command_accepts(tmp_path, capsys, monkeypatch):

@@ -247,7 +247,8 @@ def test_carracing_tiny_render_is_deterministic(tmp_path):
 
 def test_carracing_without_gymnasium(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "gymnasium", None)
-    with pytest.raises(ConfigError, match=r"optional extra \[carracing\].*pip install 'mode-collapse-bench\[carracing\]'"):
+    extra = r"optional extra \[carracing\].*pip install 'mode-collapse-bench\[carracing\]'"
+    with pytest.raises(ConfigError, match=extra):
         frame_data.carracing(cache_dir=tmp_path)
 
 

@@ -313,3 +313,15 @@ def test_a_record_from_before_a_new_variant_option_still_matches_at_its_default(
     del old["variant_options"]["stats_min_std"]  # None by default
     path.write_text(json.dumps(old))
     assert run(spec, tmp_path)["status"] == first["status"] == "ok"
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback():
+    """`mcbench list | head -1`: the reader leaves early; the command ends quietly with code 0. The
+    reading end is closed before the command writes anything, so every write meets a broken pipe."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmark", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

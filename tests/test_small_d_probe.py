@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from benchmark.data import classifiers as bench_classifiers
-from studies import small_d_probe as probe
 from benchmark.runs.run import RunSpec, run
+from studies import small_d_probe as probe
 
 
 class _BrightnessOracle(nn.Module):

@@ -14,6 +14,12 @@ from benchmark.data import registry as dataset_registry
 from benchmark.runs.records import RECORDS_ROOT, finished_runs, sync
 
 
+def cannot_write(flag: str, path: Path, exc: OSError) -> ConfigError:
+    """One line for an output that failed after the up-front checks (disk full, permissions changed)."""
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+    return ConfigError(f"{flag} {path}: {exc.strerror or exc}{where}")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmark.runs.run import RunSpec, run
 
@@ -62,13 +68,20 @@ def _cmd_table(args: argparse.Namespace) -> int:
     if args.out:
         from baselines.atomic import write_text
 
-        write_text(args.out, text)
+        try:
+            write_text(args.out, text)
+        except OSError as exc:
+            raise cannot_write("--out", args.out, exc) from None
     else:
         print(text, end="")
     if args.curves:
         from benchmark.reports.curves import learning_curve_plots
 
-        for path in learning_curve_plots(args.dir, args.curves).values():
+        try:
+            plots = learning_curve_plots(args.dir, args.curves)
+        except OSError as exc:
+            raise cannot_write("--curves", args.curves, exc) from None
+        for path in plots.values():
             print(f"written: {path}", file=sys.stderr)
     return 0
 
@@ -208,7 +221,10 @@ def _cmd_classifiers(args: argparse.Namespace) -> int:
             f"{name}: held-out accuracy{per} {100 * info['held_out_accuracy']:.2f} % on "
             f"{info['held_out_images']:,} images ({info['held_out_split']}){trained}"
         )
-        write_json(args.out, reports)
+        try:
+            write_json(args.out, reports)
+        except OSError as exc:
+            raise cannot_write("--out", args.out, exc) from None
     print(f"written: {args.out}")
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -63,6 +64,24 @@ def _data_options(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def output_file(text: str) -> Path:
+    """The argparse type of an option that names a file to write (``--out`` of table, diagnose and
+    classifiers): its folder must exist and be writable, and no folder may stand at the path. Checked
+    as the options are read, so before any work, in one line; a mistyped folder is named, not created
+    (folder options such as ``suite --tables`` create theirs, checked by ``benchmark.cli.check_output``)."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path}: a folder is in the way of the file")
+    if folder.exists() and not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{path}: {folder} is a file, not a folder")
+    if not folder.exists():
+        raise argparse.ArgumentTypeError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{path}: folder {folder} is not writable")
+    return path
+
+
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
     for key, (typ, text) in DATASET_OPTIONS.items():  # the dataset registry's options, one flag each
         flag = f"--{key.replace('_', '-')}"
@@ -87,8 +106,19 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         )
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's when run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mode-collapse-bench")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mcbench", description="Diagnose and benchmark GAN mode collapse.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(  # taken out of argv by benchmark.cli.main before parsing; listed for --help
         "--plugin",
         action="append",
@@ -122,13 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
         "classifiers", help="train (or load) the mode classifiers of image datasets; print and store accuracy"
     )
     p.add_argument("--dataset", action="append", default=None, help="repeatable; default: every image set")
-    p.add_argument("--out", type=Path, default=Path("results/classifiers.json"))
+    # The default's folder is created when missing; a folder typed by the user must exist (output_file).
+    p.add_argument("--out", type=output_file, default=Path("results/classifiers.json"))
     _add_data_flags(p)
 
     p = sub.add_parser("table", help="aggregate every run under DIR: mean [95 %% t interval] over seeds")
     p.add_argument("dir", type=Path)
     p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
-    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.add_argument("--out", type=output_file, help="write to this file instead of standard output")
     p.add_argument("--curves", type=Path, help="also draw learning_curves_DATASET.png into this folder")
 
     sub.add_parser("list", help="datasets, variants, diagnostics and suites that exist")
@@ -203,6 +234,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagnose", help="verdict on any GAN's samples: collapsed, partially, healthy")
     from benchmark.diagnose.command import add_arguments as add_diagnose_arguments
 
-    add_diagnose_arguments(p)
+    add_diagnose_arguments(p, out_type=output_file)
     _add_data_flags(p)
     return parser

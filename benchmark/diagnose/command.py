@@ -2,9 +2,10 @@
 
     mcbench diagnose --real REAL --fake FAKE [--dataset NAME] [--log HISTORY] [--json] [--out PATH]
 
-**Inputs** are read by :mod:`benchmark.diagnose.inputs` (folders of images, ``.npy``/``.npz``
-arrays, tensor files, TorchScript generators; nothing is unpickled), which documents the shapes and
-pixel ranges it accepts.
+**Inputs** are read by :mod:`benchmark.diagnose.inputs` (images, arrays, tensor files, torch.export
+and TorchScript generators; nothing is unpickled), which documents the shapes and pixel ranges it
+accepts and how images of different sizes or channels are brought to one shape (listed in the report's
+``inputs.conversions`` and notes; ``--no-resize``, ``resize=False``, refuses them instead).
 
 **Mode structure.** With a mixture ``--dataset`` (ring8, grid25, ...) each sample is assigned to its
 nearest centre and counts when within 3 sigma (VEEGAN protocol, :func:`diagnostics.mixture_coverage`);
@@ -39,15 +40,15 @@ import numpy as np
 
 from baselines.config import at_least
 from baselines.errors import ConfigError
+from benchmark.diagnose.convert import caveats
 from benchmark.diagnose.inputs import (
-    DEFAULT_GENERATED,
     MIN_SAMPLES,
     PIXEL_RANGES,
     Samples,
-    check_dataset,
-    check_pair,
+    add_input_arguments,
     last_line,
     load_samples,
+    match_shapes,
     real_from_dataset,
 )
 from benchmark.diagnose.text import render_text
@@ -146,18 +147,19 @@ def _pick(n: int, most: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= most else np.sort(rng.choice(n, most, replace=False))
 
 
-def _history(path: str | Path, n_modes: int | None, d_loss_kind: str) -> dict[str, Any]:
-    from diagnostics import HistoryError, load_history, run_detectors
+def _history(path: str | Path, data: Any, d_loss_kind: str, **read: Any) -> dict[str, Any]:
+    from diagnostics.history import HistoryError, read_history, run_detectors
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            history = load_history(path)
+            history, read_as = read_history(path, **read)  # read: columns, log_format
         except HistoryError as exc:
             raise ConfigError(f"LOG {exc}") from None
-    events = run_detectors(history, n_modes=n_modes, d_loss_kind=d_loss_kind)
+    events = run_detectors(history, n_modes=getattr(data, "n_modes", None), d_loss_kind=d_loss_kind)
     return {
         "path": str(path),
+        "format": read_as,
         "rows": len(history["step"]),
         "columns": sorted(history),
         "events": [e.to_dict() for e in events],
@@ -172,10 +174,13 @@ def diagnose(
     dataset: str | None = None,
     data_options: dict[str, Any] | None = None,
     log: str | Path | None = None,
+    log_columns: Any = None,
+    log_format: str = "auto",
     z_dim: int | None = None,
     num_samples: int | None = None,
     seed: int = 0,
     pixel_range: str = "auto",
+    resize: bool = True,
     inception_weights: str | Path | None = None,
     max_samples: int = 10000,
     bins: int | None = None,
@@ -205,7 +210,7 @@ def diagnose(
     data = get_dataset(dataset, **(data_options or {})) if dataset else None
     mixture = isinstance(data, MixtureDataset)
     image_shape = None if data is None or mixture else tuple(data.shape)
-    history = _history(log, data.n_modes if data is not None else None, d_loss_kind) if log else None
+    history = _history(log, data, d_loss_kind, columns=log_columns, log_format=log_format) if log else None
     load = {
         "z_dim": z_dim,
         "num_samples": num_samples,
@@ -220,12 +225,9 @@ def diagnose(
                 "--real is required without --dataset (REAL is drawn from the dataset otherwise)"
             )
         real_s = real_from_dataset(data, num_samples or fake_s.data.shape[0], seed)
-    if data is not None:
-        check_dataset(real_s, data)
-        check_dataset(fake_s, data)
-    check_pair(real_s, fake_s)
+    conversions = match_shapes(real_s, fake_s, data, resize=resize)
 
-    notes: list[str] = []
+    notes: list[str] = [*conversions, *caveats(conversions)]
     true_modes, classifier = None, None
     if mixture:
         true_modes = mixture_modes(data, real_s, fake_s)
@@ -278,6 +280,7 @@ def diagnose(
             "inputs": {
                 "real": real_s.describe(),
                 "fake": fake_s.describe(),
+                "conversions": conversions,
                 "dataset": dataset,
                 "log": str(log) if log else None,
                 "seed": seed,
@@ -317,7 +320,10 @@ def run_command(args: Any) -> int:
         raise ValueError(f"--min-accuracy must be in [0, 1], got {args.min_accuracy}")
     report = _report(args)
     if args.out is not None:
-        write_json(args.out, report)
+        try:
+            write_json(args.out, report)
+        except OSError as exc:  # the folder was checked as the options were read; this failed since
+            raise ConfigError(f"--out {args.out}: {exc.strerror or exc}") from None
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_text(report, args.out))
     fail_on = getattr(args, "fail_on", None)
     if fail_on is not None and VERDICTS.index(report["verdict"]) >= VERDICTS.index(FAIL_ON[fail_on]):
@@ -332,10 +338,13 @@ def _report(args: Any) -> dict[str, Any]:
         dataset=args.dataset,
         data_options=args.data_options,
         log=args.log,
+        log_columns=getattr(args, "log_column", None),
+        log_format=getattr(args, "log_format", "auto"),
         z_dim=args.z_dim,
         num_samples=args.num_samples,
         seed=args.seed,
         pixel_range=args.pixel_range,
+        resize=not getattr(args, "no_resize", False),
         inception_weights=args.inception_weights,
         max_samples=args.max_samples,
         bins=args.bins,
@@ -344,17 +353,19 @@ def _report(args: Any) -> dict[str, Any]:
     )
 
 
-def add_arguments(p: Any) -> None:
-    """The options of ``mcbench diagnose`` (the dataset options are added by the CLI)."""
-    from diagnostics.history import D_LOSS_KINDS
+def add_arguments(p: Any, out_type: Any = Path) -> None:
+    """The options of ``mcbench diagnose`` (the CLI adds the dataset options and gives ``--out``'s type)."""
+    from diagnostics.history import ALIASES, D_LOSS_KINDS, FORMATS
 
-    forms = "a folder of images, a .npy/.npz array, a tensor file or a TorchScript generator"
+    forms = "a folder of images, a .npy/.npz array, a tensor file or a generator (.pt2 or TorchScript)"
     p.add_argument(
         "--real", type=Path, default=None, help=f"real samples: {forms} (default: drawn from --dataset)"
     )
     p.add_argument("--fake", type=Path, required=True, help=f"generated samples: {forms}")
     p.add_argument("--dataset", default=None, help="the data's modes: a mixture (ring8, ...) or an image set")
-    p.add_argument("--log", type=Path, default=None, help="training history: CSV or JSONL of per-step losses")
+    p.add_argument("--log", type=Path, default=None, help="training history: a file or folder (--log-format)")
+    p.add_argument("--log-format", choices=["auto", *FORMATS], default="auto", help="read --log as this")
+    p.add_argument("--log-column", action="append", metavar="CANONICAL=NAME", help=", ".join(ALIASES))
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the text")
     p.add_argument(
         "--fail-on",
@@ -364,7 +375,7 @@ def add_arguments(p: Any) -> None:
         "collapsed); 0 otherwise, 2 for bad input",
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="also write the JSON report to this file (default: none)"
+        "--out", type=out_type, default=None, help="also write the JSON report to this file (default none)"
     )
     p.add_argument(
         "--min-accuracy",
@@ -372,17 +383,8 @@ def add_arguments(p: Any) -> None:
         default=0.95,
         help="refuse image coverage when the mode classifier's held-out accuracy is below this (0: never)",
     )
-    p.add_argument("--z-dim", type=int, default=None, help="latent size of a TorchScript generator")
-    p.add_argument(
-        "--num-samples", type=int, default=None, help=f"samples to generate (default {DEFAULT_GENERATED})"
-    )
+    add_input_arguments(p)  # --z-dim, --num-samples, --pixel-range, --no-resize
     p.add_argument("--seed", type=int, default=0, help="seeds latents, subsampling and K-means")
-    p.add_argument(
-        "--pixel-range",
-        choices=["auto", *PIXEL_RANGES],
-        default="auto",
-        help="float images: signed [-1,1], unit [0,1], byte [0,255] (default: auto)",
-    )
     p.add_argument(
         "--inception-weights", type=Path, default=None, help="torch-fidelity Inception-v3 weights file"
     )

@@ -7,8 +7,11 @@
   (then all become RGB);
 * a ``.npy`` array, or a ``.npz`` archive (its only array, else the one named ``x``, ``samples`` or
   ``images``), read with ``allow_pickle=False``;
-* a TorchScript generator (a ``torch.jit.save`` archive; ``--z-dim`` is required): it is run on
-  ``--num-samples`` (default 5,000) standard normal latents drawn with ``--seed``;
+* a generator: a ``torch.export`` program (``torch.export.save(ep, "G.pt2")``; its latent size is read
+  from the program, ``--z-dim`` is optional) or a TorchScript archive (``torch.jit.save``; ``--z-dim``
+  is required), run on ``--num-samples`` (default 5,000) standard normal latents drawn with ``--seed``,
+  ``(n, z)`` or DCGAN's ``(n, z, 1, 1)``; see :mod:`benchmark.diagnose.generators`, which also says what
+  is checked before a torch.export file is loaded;
 * a tensor file from ``torch.save`` (a tensor, or a dict holding one under ``x``/``samples``/``images``),
   read with ``torch.load(..., weights_only=True)``.
 
@@ -19,15 +22,21 @@ refused with an error. REAL may be left out with ``--dataset``: it is then drawn
 (n, C, H, W) and (n, H, W, C) are images with C in {1, 3}: channels-first when axis 1 has 1 or 3
 entries (PyTorch's layout, which also wins when both axes do, e.g. 3 x 8 x 3), else channels-last
 when axis 3 has. With an image ``--dataset`` the layout that matches its shape wins, and vectors of
-length C*H*W are reshaped to its images. REAL and FAKE must agree (same image size and channels, or
-same vector length), and hold at least 10 samples each.
+length C*H*W are reshaped to its images. Each set holds at least 10 samples.
+
+**One shape for both** (:func:`match_shapes`). Images of different sizes or channel counts are
+converted by :mod:`benchmark.diagnose.convert` (luma for RGB to grey, repeating for grey to RGB, PIL's
+antialiased Lanczos for size): to an image dataset's shape with ``--dataset``, otherwise to the smaller
+size (H*W) and the fewer channels of the two. Each conversion is one line of the report (``inputs``,
+``conversions``, and its notes). ``--no-resize`` (``resize=False``) refuses instead. Images against
+vectors, and vectors of different lengths (or not of a mixture dataset's), are always refused.
 
 **Pixel ranges** (images only; every image set is converted to uint8). uint8 is [0, 255]; other
 integer types must lie in [0, 255]. Float images follow ``--pixel-range``: ``signed`` [-1, 1],
 ``unit`` [0, 1], ``byte`` [0, 255]; ``auto`` (the default) reads [-1, 1] when the minimum is below 0,
 [0, 1] when the maximum is at most 1, else [0, 255], and refuses values outside all three (beyond a
-5 % tolerance). A TorchScript generator's float images are taken as [-1, 1] (tanh) under ``auto``,
-because a collapsed generator may well produce only non-negative pixels. Float arrays must be finite.
+5 % tolerance). A generator's float images are taken as [-1, 1] (tanh) under ``auto``, because a
+collapsed generator may well produce only non-negative pixels. Float arrays must be finite.
 """
 
 from __future__ import annotations
@@ -36,7 +45,6 @@ import math
 import pickle
 import re
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,14 @@ from typing import Any
 import numpy as np
 
 from baselines.errors import ConfigError
+from benchmark.diagnose.convert import common_shape, convert
+from benchmark.diagnose.generators import (
+    GeneratorError,
+    is_export_archive,
+    is_torchscript,
+    last_line,
+    run_generator,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ARRAY_KEYS = ("x", "samples", "images")
@@ -84,11 +100,6 @@ class Samples:
 
 def _fail(role: str, path: Any, problem: str) -> ConfigError:
     return ConfigError(f"{role} {path}: {problem}")
-
-
-def last_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
 
 
 def _read_folder(folder: Path, role: str) -> tuple[np.ndarray, list[str]]:
@@ -147,41 +158,6 @@ def _read_npz(path: Path, role: str) -> tuple[np.ndarray, str]:
         raise _fail(role, path, f"cannot be read as .npz ({last_line(exc)})") from None
 
 
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
-
-
-def _run_generator(path: Path, role: str, z_dim: int | None, n: int, seed: int) -> np.ndarray:
-    import torch
-
-    if z_dim is None or z_dim < 1:
-        raise _fail(role, path, "is a TorchScript generator; give its latent size with --z-dim")
-    try:
-        generator = torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(role, path, f"cannot be loaded as TorchScript ({last_line(exc)})") from None
-    generator.eval()
-    rng = torch.Generator().manual_seed(seed)
-    parts = []
-    with torch.no_grad():
-        for start in range(0, n, 500):
-            z = torch.randn(min(500, n - start), z_dim, generator=rng)
-            try:
-                out = generator(z)
-            except Exception as exc:  # noqa: BLE001
-                raise _fail(
-                    role, path, f"failed on latents of shape {tuple(z.shape)}: {last_line(exc)}"
-                ) from None
-            if not isinstance(out, torch.Tensor):
-                raise _fail(role, path, f"returned {type(out).__name__}, not a tensor of samples")
-            parts.append(out.detach().float().cpu())
-    return torch.cat(parts).numpy()
-
-
 def _read_tensor(path: Path, role: str) -> np.ndarray:
     import torch
 
@@ -197,7 +173,7 @@ def _read_tensor(path: Path, role: str) -> np.ndarray:
         raise _fail(
             role,
             path,
-            "is not a folder of images, .npy/.npz array, tensor file or TorchScript generator "
+            "is not a folder of images, .npy/.npz array, tensor file or generator (.pt2, TorchScript) "
             f"({last_line(exc)})",
         ) from None
     if isinstance(obj, dict):
@@ -206,8 +182,8 @@ def _read_tensor(path: Path, role: str) -> np.ndarray:
         raise _fail(
             role,
             path,
-            f"holds a {type(obj).__name__}, not a tensor of samples (a generator must be saved with "
-            "torch.jit.script(G).save(PATH))",
+            f"holds a {type(obj).__name__}, not a tensor of samples (save a generator with "
+            "torch.export.save(torch.export.export(G, (z,)), PATH))",
         )
     return obj.detach().float().numpy() if obj.dtype == torch.bfloat16 else obj.detach().numpy()
 
@@ -294,6 +270,21 @@ def to_samples(
     return Samples(role, str(path), source, vectors)
 
 
+def add_input_arguments(p: Any) -> None:
+    """The options of ``mcbench diagnose`` that say how REAL and FAKE are read (module docstring)."""
+    p.add_argument("--z-dim", type=int, default=None, help="latent size (TorchScript; read from a .pt2)")
+    p.add_argument(
+        "--num-samples", type=int, default=None, help=f"samples to generate (default {DEFAULT_GENERATED})"
+    )
+    p.add_argument(
+        "--pixel-range",
+        choices=["auto", *PIXEL_RANGES],
+        default="auto",
+        help="float images: signed [-1,1], unit [0,1], byte [0,255] (default: auto)",
+    )
+    p.add_argument("--no-resize", action="store_true", help="refuse images of another size or channels")
+
+
 def load_samples(
     path: str | Path,
     role: str,
@@ -318,27 +309,28 @@ def load_samples(
     if suffix == ".npz":
         array, key = _read_npz(p, role)
         return to_samples(array, role, p, f".npz array {key!r}", **options)
-    if _is_torchscript(p):
-        n = num_samples or DEFAULT_GENERATED
-        out = _run_generator(p, role, z_dim, n, seed)
+    if is_torchscript(p) or suffix == ".pt2" or is_export_archive(p):
+        try:
+            out, source = run_generator(p, z_dim, num_samples or DEFAULT_GENERATED, seed)
+        except GeneratorError as exc:
+            raise _fail(role, p, str(exc)) from None
         if pixel_range == "auto":
             options["pixel_range"] = "signed"
-        return to_samples(out, role, p, f"TorchScript generator ({n} samples, seed {seed})", **options)
+        return to_samples(out, role, p, source, **options)
     return to_samples(_read_tensor(p, role), role, p, "tensor file", **options)
 
 
-def check_pair(real: Samples, fake: Samples) -> None:
-    def what(s: Samples) -> str:
-        if s.is_image:
-            c, h, w = s.data.shape[1:]
-            return f"images of {c} channel(s), {w}x{h} pixels"
-        return f"vectors of length {s.data.shape[1]}"
-
-    if real.is_image != fake.is_image or real.data.shape[1:] != fake.data.shape[1:]:
-        raise _fail("FAKE", fake.path, f"holds {what(fake)} but REAL {real.path} holds {what(real)}")
+def _what(s: Samples) -> str:
+    if s.is_image:
+        c, h, w = s.data.shape[1:]
+        return f"images of {c} channel(s), {w}x{h} pixels"
+    return f"vectors of length {s.data.shape[1]}"
 
 
-def check_dataset(s: Samples, dataset: Any) -> None:
+NO_RESIZE = "; not converted, as --no-resize (resize=False) was given"
+
+
+def _fit_dataset(s: Samples, dataset: Any, resize: bool) -> list[str]:
     from benchmark.data.datasets import MixtureDataset
 
     if isinstance(dataset, MixtureDataset):
@@ -348,12 +340,36 @@ def check_dataset(s: Samples, dataset: Any) -> None:
                 s.path,
                 f"has shape {s.data.shape[1:]}; {dataset.name} has vectors of length {dataset.dim}",
             )
-    elif not s.is_image or tuple(s.data.shape[1:]) != tuple(dataset.shape):
-        raise _fail(
-            s.role,
-            s.path,
-            f"has shape {s.data.shape[1:]}; {dataset.name} has images {tuple(dataset.shape)} (C, H, W)",
-        )
+        return []
+    shape = tuple(dataset.shape)
+    if s.is_image and tuple(s.data.shape[1:]) == shape:
+        return []
+    problem = f"has shape {s.data.shape[1:]}; {dataset.name} has images {shape} (C, H, W)"
+    if not s.is_image or not resize:
+        raise _fail(s.role, s.path, problem + ("" if not s.is_image else NO_RESIZE))
+    s.data, line = convert(s.data, shape, s.role)
+    return [f"{line} to fit {dataset.name}"]
+
+
+def match_shapes(real: Samples, fake: Samples, dataset: Any = None, *, resize: bool = True) -> list[str]:
+    """Bring REAL and FAKE to one shape (module docstring), in place; return the conversions, one line each.
+
+    Raises :class:`ConfigError` naming the file for images against vectors, vectors of another length,
+    and, with ``resize=False``, images whose size or channels differ (from each other or the dataset's).
+    """
+    lines = []
+    if dataset is not None:
+        lines += _fit_dataset(real, dataset, resize) + _fit_dataset(fake, dataset, resize)
+    if real.data.shape[1:] == fake.data.shape[1:]:
+        return lines
+    problem = f"holds {_what(fake)} but REAL {real.path} holds {_what(real)}"
+    if real.is_image != fake.is_image or not real.is_image or not resize:
+        raise _fail("FAKE", fake.path, problem + (NO_RESIZE if real.is_image and fake.is_image else ""))
+    target = common_shape(real.data.shape[1:], fake.data.shape[1:])
+    for s in (real, fake):
+        s.data, line = convert(s.data, target, s.role)
+        lines += [line] if line else []
+    return lines
 
 
 def real_from_dataset(dataset: Any, n: int, seed: int) -> Samples:

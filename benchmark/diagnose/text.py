@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnostics import registry as diagnostics_registry
+from diagnostics.log_formats import FORMATS
 
 
 def _pct(x: float) -> str:
@@ -89,7 +90,11 @@ def render_text(report: dict[str, Any], out: str | Path | None = None) -> str:
     notes += report["notes"]
     if report["history"]:
         h = report["history"]
-        notes.append(f"training log {h['path']}: {h['rows']} rows, {len(h['events'])} detector event(s)")
+        # reports written before the format was recorded have no "format"
+        read_as = f" (read as {FORMATS.get(h['format'], h['format'])})" if h.get("format") else ""
+        notes.append(
+            f"training log {h['path']}{read_as}: {h['rows']} rows, {len(h['events'])} detector event(s)"
+        )
         notes += h["warnings"]
     lines += ["notes:", *[f"  - {n}" for n in notes]]
     if out is not None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from baselines.atomic import write_text
+from baselines.errors import ConfigError
 from benchmark.reports.published import OTHER, PUBLISHED
 from benchmark.reports.stats import t_interval
 from benchmark.runs.hooks import read_metrics
@@ -264,6 +265,10 @@ def write_tables(root: Path, out_dir: Path, stem: str = "results") -> list[Path]
     paths = []
     for fmt, ext in (("md", "md"), ("csv", "csv"), ("tex", "tex")):
         path = Path(out_dir) / f"{stem}.{ext}"
-        write_text(path, render(root, fmt))
+        text = render(root, fmt)
+        try:
+            write_text(path, text)
+        except OSError as exc:  # after a suite's runs: one line, not a traceback
+            raise ConfigError(f"table {path}: {exc.strerror or exc}") from None
         paths.append(path)
     return paths

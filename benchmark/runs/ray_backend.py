@@ -23,7 +23,9 @@ def require_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("--backend ray needs the optional extra [ray]: pip install 'mode-collapse-bench[ray]'") from None
+        raise ConfigError(
+            "--backend ray needs the optional extra [ray]: pip install 'mode-collapse-bench[ray]'"
+        ) from None
     return ray
 
 
