@@ -157,9 +157,9 @@ def train(
                 errG.backward()
                 D_G_z2 = output.mean().item()
                 optimizerG.step()
-                print(
-                    "[%d/%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): %.4f D(G(z)): %.4f / %.4f"
-                    % (epoch, niter, i, len(dataloader), errD.item(), errG.item(), D_x, D_G_z1, D_G_z2)  # noqa: E501
+                print(  # the example's line: "[%d/%d][%d/%d] Loss_D: %.4f Loss_G: %.4f D(x): ..."
+                    f"[{epoch}/{niter}][{i}/{len(dataloader)}] Loss_D: {errD.item():.4f} "
+                    f"Loss_G: {errG.item():.4f} D(x): {D_x:.4f} D(G(z)): {D_G_z1:.4f} / {D_G_z2:.4f}"
                 )
     return netG.eval(), out.getvalue()
 

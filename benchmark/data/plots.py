@@ -60,8 +60,8 @@ def image_samples_plot(
 
 
 def samples_plot(dataset: Any, fake: np.ndarray | None, path: Path, title: str = "") -> None:
-    """Scatter (2-D) or histogram in report units (1-D) of real against generated samples; image
-    datasets get grids of real and generated images."""
+    """Scatter (2-D; above 2-D the real data's first two principal axes) or histogram in report units
+    (1-D) of real against generated samples; image datasets get grids of real and generated images."""
     import torch
 
     if not isinstance(dataset, MixtureDataset):
@@ -69,16 +69,22 @@ def samples_plot(dataset: Any, fake: np.ndarray | None, path: Path, title: str =
         return
     gen = torch.Generator().manual_seed(12345)
     real = dataset.sample(2500, gen).numpy()
-    fig, ax = plt.subplots(figsize=(5.2, 4.6) if dataset.dim == 2 else (6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(5.2, 4.6) if dataset.dim >= 2 else (6.4, 3.6))
     finite = None if fake is None else fake[np.isfinite(fake).all(axis=1)]
-    if dataset.dim == 2:
+    centres = dataset.centres
+    if dataset.dim > 2:  # the real data's two principal axes, the same map for every set drawn
+        mean = real.mean(axis=0)
+        axes = np.linalg.svd(real - mean, full_matrices=False)[2][:2].T
+        real, centres = (real - mean) @ axes, (centres - mean) @ axes
+        finite = None if finite is None else (finite - mean) @ axes
+        ax.set_xlabel("first principal axis of the real data")
+        ax.set_ylabel("second")
+    if dataset.dim >= 2:
         ax.scatter(real[:, 0], real[:, 1], s=3, c="tab:blue", alpha=0.35, label="real")
         if finite is not None and len(finite):
             ax.scatter(finite[:, 0], finite[:, 1], s=3, c="tab:red", alpha=0.35, label="generated")
-        ax.scatter(
-            dataset.centres[:, 0], dataset.centres[:, 1], marker="+", c="k", s=40, label="mode centres"
-        )
-        lim = np.abs(dataset.centres).max() * 1.4 + 0.2
+        ax.scatter(centres[:, 0], centres[:, 1], marker="+", c="k", s=40, label="mode centres")
+        lim = np.abs(centres).max() * 1.4 + 0.2
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
@@ -90,7 +96,9 @@ def samples_plot(dataset: Any, fake: np.ndarray | None, path: Path, title: str =
         if finite is not None and len(finite):
             f = np.clip(dataset.to_report_units(finite[:, 0]), lo, hi)
             ax.hist(f, bins=bins, alpha=0.5, density=True, color="tab:red", label="generated")
-        ax.set_xlabel(f"temperature ({dataset.unit.replace('degC', '°C')})")
+        unit = dataset.unit.replace("degC", "°C")
+        label = f"temperature ({unit})" if dataset.unit == "degC" else f"value ({unit})" if unit else "value"
+        ax.set_xlabel(label)
         ax.set_ylabel("density")
     if fake is None:
         ax.text(0.5, 0.5, "no generated samples", transform=ax.transAxes, ha="center")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baselines.errors import ConfigError
-from benchmark.data import datasets, frames, images
+from benchmark.data import datasets, frames, images, vectors
 
 KINDS = ("mixture", "image")
 # Every dataset option a command line or a suite's [data] table may set, with its meaning.
@@ -33,6 +33,8 @@ OPTIONS: dict[str, tuple[type, str]] = {
     ),
     "frame_rate": (float, "frames per second taken from videos (frames:PATH, carracing)"),
     "image_size": (int, "side of the square frames (frames:PATH, carracing; default 64)"),
+    "labels": (str, "vectors:PATH: the CSV column, or a file with one label per row, naming each row's mode"),
+    "pseudo_modes": (int, "vectors:PATH without labels: K-means cells that stand in for modes (default 10)"),
 }
 
 
@@ -132,7 +134,10 @@ def get_dataset(name: str, **options: Any) -> Any:
     if found.is_prefix:
         argument = name[len(found.name) :]
         if not argument:
-            raise ConfigError(f"{found.name} needs a folder, e.g. {found.name}/data/dog-videos")
+            needs = "a file, e.g. vectors:/data/readings.csv" if found.name == vectors.PREFIX else (
+                f"a folder, e.g. {found.name}/data/dog-videos"
+            )
+            raise ConfigError(f"{found.name} needs {needs}")
         return found.build(argument, **options)
     return found.build(**options)
 
@@ -157,6 +162,10 @@ def _frames(
     path: str, cache_dir: str | None = None, frame_rate: float | None = None, image_size: int | None = None
 ) -> Any:
     return frames.frames(path, fps=frame_rate or 2.0, size=image_size or 64, cache_dir=cache_dir)
+
+
+def _vectors(path: str, labels: str | None = None, pseudo_modes: int | None = None) -> Any:
+    return vectors.vectors(path, labels=labels, pseudo_modes=pseudo_modes)
 
 
 def _register_builtins() -> None:
@@ -190,6 +199,13 @@ def _register_builtins() -> None:
         _carracing,
         "CarRacing-v3 frames rendered offline, one mode per clip (10 clips, 64x64)",
         frame_options,
+    )
+    register(
+        vectors.PREFIX,
+        "mixture",
+        _vectors,
+        "your own vectors (.npy, .npz or .csv, one row a sample); modes from labels, else K-means cells",
+        ("labels", "pseudo_modes"),
     )
     register(
         frames.FRAMES_PREFIX,
