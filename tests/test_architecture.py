@@ -24,6 +24,7 @@ BENCHMARK_LEVELS = {
     "diagnose": 2,
     "perf": 2,
     "gate": 3,
+    "compare": 3,
     "cli": 4,
     "__main__": 5,
 }

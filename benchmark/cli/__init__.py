@@ -26,6 +26,7 @@ OUTPUTS = {
     "regress": {"out": "folder", "baseline": "file"},
     "classifiers": {"out": "file"},
     "diagnose": {"out": "file"},
+    "compare": {"out": "folder"},
 }
 
 

@@ -65,6 +65,11 @@ def _cmd_table(args: argparse.Namespace) -> int:
         text = render(args.dir, args.format)
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
+    if args.control is not None:  # each dataset's comparison after the table, built before anything prints
+        from benchmark.reports.compare_text import comparison_tables
+        from benchmark.reports.tables import load_runs
+
+        text += "\n" + comparison_tables(load_runs(args.dir), args.control, args.format)
     if args.out:
         from baselines.atomic import write_text
 
@@ -229,6 +234,12 @@ def _cmd_classifiers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from benchmark.compare.command import run_command
+
+    return run_command(args, _data_options(args))
+
+
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     from benchmark.diagnose.command import run_command
 
@@ -246,4 +257,5 @@ COMMANDS = {
     "records": _cmd_records,
     "regress": _cmd_regress,
     "diagnose": _cmd_diagnose,
+    "compare": _cmd_compare,
 }

@@ -116,6 +116,31 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _add_runner_flags(p: argparse.ArgumentParser, jobs: bool = True) -> None:
+    """How many runs at once and where: the local pool or Ray (suite and compare)."""
+    if jobs:
+        p.add_argument("--jobs", type=at_least(1), default=1, help="parallel processes (threads are divided)")
+    p.add_argument(
+        "--threads", type=at_least(1), default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local process pool, or one Ray task per run (pip install 'mode-collapse-bench[ray]')",
+    )
+    p.add_argument(
+        "--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start a local Ray)"
+    )
+    p.add_argument(
+        "--batch",
+        type=at_least(1),
+        default=None,
+        help="train up to this many seeds of a dataset and variant as one batched model "
+        "(default: up to 64 on a GPU; 1, one run at a time, on a CPU, where it measured no faster)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mcbench", description="Diagnose and benchmark GAN mode collapse.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -161,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "csv", "tex"], default="md")
     p.add_argument("--out", type=output_file, help="write to this file instead of standard output")
     p.add_argument("--curves", type=Path, help="also draw learning_curves_DATASET.png into this folder")
+    p.add_argument(
+        "--control",
+        metavar="VARIANT",
+        help="also compare every variant with VARIANT per dataset (paired t over seeds, Holm; md or csv)",
+    )
 
     sub.add_parser("list", help="datasets, variants, diagnostics and suites that exist")
 
@@ -170,25 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="run records (default results/runs/NAME)")
     p.add_argument("--tables", type=Path, default=None, help="table folder (default results/tables)")
     p.add_argument("--iters", type=int, default=None, help="override the suite's iterations")
-    p.add_argument(
-        "--threads", type=at_least(1), default=None, help="threads per run (default: cores / jobs; 1 on Ray)"
-    )
-    p.add_argument(
-        "--backend",
-        choices=["local", "ray"],
-        default="local",
-        help="local process pool, or one Ray task per run (pip install .[ray])",
-    )
-    p.add_argument(
-        "--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start a local Ray)"
-    )
-    p.add_argument(
-        "--batch",
-        type=at_least(1),
-        default=None,
-        help="train up to this many seeds of a dataset and variant as one batched model "
-        "(default: up to 64 on a GPU; 1, one run at a time, on a CPU, where it measured no faster)",
-    )
+    _add_runner_flags(p, jobs=False)
     _add_data_flags(p)
     p.add_argument("--report", type=Path, default=None, help="report folder (default results/reports/NAME)")
     p.add_argument(
@@ -198,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep finished runs here, skip those already kept, build tables from them "
         "(default results/records/NAME for suites with records = true)",
     )
+
+    p = sub.add_parser("compare", help="which mitigation fixes collapse on this data? a panel against gan")
+    from benchmark.compare.command import add_arguments as add_compare_arguments
+
+    add_compare_arguments(p)
+    _add_runner_flags(p)
+    _add_data_flags(p)
 
     p = sub.add_parser(
         "records", help="copy finished runs (not checkpoints) into a records folder kept in git"

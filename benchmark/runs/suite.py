@@ -34,7 +34,7 @@ else:  # pragma: no cover
 
 SUITES_DIR = Path(__file__).parents[1] / "suites"
 _TOP_KEYS = {"description", "datasets", "variants", "seeds", "train", "options", "data", "records"}
-_DATA_KEYS = ("mnist_root", "download", "cache_dir", "frame_rate", "image_size")
+_DATA_KEYS = tuple(dataset_registry.OPTIONS)  # every dataset option the registry knows
 BACKENDS = ("local", "ray")
 
 # Cost of one iteration relative to the plain GAN, measured on one CPU core at batch 512 on the
