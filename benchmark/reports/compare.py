@@ -22,19 +22,19 @@ default with 3-5 seeds: the exact sign-flip (permutation) test cannot reach p < 
 as a distribution-free check, never used for a verdict. When every difference is the same the
 t statistic is 0/0 or x/0: identical differences of 0 give p = 1 ("no difference"), a constant
 nonzero difference gives the test's limit p = 0 (no division by zero), and a note says so. Runs pair
-on the seeds both have (at least 2; runs of the other seeds are left out and named); with fewer than
-2 shared seeds the test falls back to Welch's unpaired t-test on all usable runs, stated in the row.
+on the seeds both have (at least 3; runs of the other seeds are left out and named); with fewer than
+3 shared seeds the test falls back to Welch's unpaired t-test on all usable runs, stated in the row.
 p-values are Holm-Bonferroni corrected over the variants, separately for each main number.
 Measured on synthetic seeds (tests/test_compare_stats.py): a variant equivalent to the control is
 called better or worse in 3.3 % of draws with 3 seeds of ring8-like coverage (half the seeds collapse)
 and 4.7 % with a Beta quality; over 11 equivalent variants sharing one control the family-wise rate is
 2.7 % with 5 seeds but 11.5 % with 3 (a t-test with 2 degrees of freedom on collapse-or-not coverage
-gives p-values far below alpha / 11), and with 2 seeds a difference that happens to be constant
-(limit p = 0) lifts even one comparison to about 9 %. The texts warn while the sign-flip test
-cannot reach alpha after the correction.
+gives p-values far below alpha / 11). With 2 seeds a difference that happens to be constant (limit
+p = 0) lifted even one comparison to about 9 %, so fewer than :data:`MIN_SEEDS` seeds get no test
+and no verdict. The texts warn while the sign-flip test cannot reach alpha after the correction.
 
 **Verdict** per variant and main number: ``better`` (corrected p < alpha, difference in its favour),
-``worse`` (corrected p < alpha, against it), ``indistinguishable``, or ``untested`` (fewer than 2
+``worse`` (corrected p < alpha, against it), ``indistinguishable``, or ``untested`` (fewer than 3
 usable seeds on a side). Text and tables: :mod:`benchmark.reports.compare_text`.
 """
 
@@ -51,6 +51,7 @@ from baselines.errors import ConfigError
 from benchmark.reports.stats import Interval, t_interval
 
 LEVEL = 0.95
+MIN_SEEDS = 3  # fewer per side and no verdict: with 2, a difference that happens to repeat gives p = 0
 SIGNFLIP_MAX_PAIRS = 20  # 2^20 sign patterns; beyond, the companion p is not computed
 
 
@@ -243,7 +244,7 @@ def _test(variant: str, number: Number, v: pd.Series, c: pd.Series) -> Test:
     clipped to the range a difference can take, ``[-upper, upper]``."""
     shared = sorted(set(v.index) & set(c.index))
     n, notes, flip = (len(v), len(c)), [], math.nan
-    if len(shared) >= 2:
+    if len(shared) >= MIN_SEEDS:
         d = (v.loc[shared] - c.loc[shared]).to_numpy(dtype=float)
         test, n, (diff, lo, hi, p), flip = "paired t", (len(d),), paired_t(d), signflip_p(d)
         if _constant(d) and d[0] != 0.0:
@@ -251,13 +252,13 @@ def _test(variant: str, number: Number, v: pd.Series, c: pd.Series) -> Test:
         left_out = sorted((set(v.index) | set(c.index)) - set(shared))
         if left_out:
             notes.append(f"unpaired seeds left out: {', '.join(map(str, left_out))}")
-    elif min(n) >= 2:
+    elif min(n) >= MIN_SEEDS:
         test, (diff, lo, hi, p) = "Welch t", welch_t(v.to_numpy(), c.to_numpy())
         notes.append("seeds do not match the control's: unpaired")
     else:
         diff = float(v.mean() - c.mean()) if min(n) else math.nan
         test, lo, hi, p = "none", math.nan, math.nan, math.nan
-        notes.append("fewer than 2 usable seeds: no test")
+        notes.append(f"fewer than {MIN_SEEDS} usable seeds: no test, no verdict")
     lo, hi = max(lo, -number.upper), min(hi, number.upper)
     return Test(variant, number.key, test, n, diff, lo, hi, p, flip, note="; ".join(notes))
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from baselines.errors import ConfigError
-from benchmark.reports.compare import ComparisonResult, Test, compare, signflip_seeds_needed
+from benchmark.reports.compare import MIN_SEEDS, ComparisonResult, Test, compare, signflip_seeds_needed
 from benchmark.reports.stats import Interval
 
 # How a significant verdict on a number reads (the number's key without its "_last5").
@@ -121,7 +121,7 @@ def recommendation(r: ComparisonResult) -> list[str]:
     elif same:
         lines.append(f"Indistinguishable from {r.control}: {', '.join(same)}.")
     if untested:
-        lines.append(f"Not tested (fewer than 2 usable seeds): {', '.join(untested)}.")
+        lines.append(f"Not tested (fewer than {MIN_SEEDS} usable seeds each): {', '.join(untested)}.")
     labelled = [s.variant for s in r.variants if s.uses_labels]
     if labelled:
         lines.append(f"Trained with the mode labels (a supervision the others lack): {', '.join(labelled)}.")
