@@ -86,6 +86,19 @@ class TrainConfig:
             )
 
 
+def check_option(name: str, value: Any, *, low: float, strict: bool = False, none_ok: bool = False) -> None:
+    """Raise ConfigError naming a variant option and its valid range when ``value`` is outside it
+    (``>= low``, or ``> low`` when ``strict``; None allowed when ``none_ok``). Called from the options
+    dataclasses' ``__post_init__``, so a suite file, the command line and Python all check an option
+    where it is read, before any run starts."""
+    if value is None and none_ok:
+        return
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= low if strict else value < low):
+        valid = f"{'>' if strict else '>='} {low:g}" + (" or None" if none_ok else "")
+        raise ConfigError(f"{name} must be {valid}, got {value!r}")
+
+
 def _at_least(name: str, value: Any, low: int) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and value < low:
         flag = name.split(".")[-1].replace("_", "-")

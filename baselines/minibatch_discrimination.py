@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .config import check_option
 from .conv_networks import DCGANDiscriminator
-from .errors import ConfigError
 from .gan import GAN
 from .networks import MLPDiscriminator
 
@@ -146,12 +146,13 @@ class MinibatchDiscrimination(GAN):
         kernel_dim: int = 5
         compare_with: int | None = None  # not the paper's: None compares with the whole batch
 
+        def __post_init__(self) -> None:
+            check_option("kernels", self.kernels, low=1)
+            check_option("kernel_dim", self.kernel_dim, low=1)
+            check_option("compare_with", self.compare_with, low=2, none_ok=True)
+
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         opts = self.options
-        if opts.kernels < 1 or opts.kernel_dim < 1:
-            raise ConfigError(f"kernels and kernel_dim must be >= 1; got {opts.kernels}, {opts.kernel_dim}")
-        if opts.compare_with is not None and opts.compare_with < 2:
-            raise ConfigError(f"compare_with must be >= 2 or None; got {opts.compare_with}")
         # The protocol's generator; the plain D is built and discarded, which keeps the random stream
         # (and so every number on the mixtures) as it was before image support.
         g, _ = super().build_networks()

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import torch
 from torch.func import functional_call
 
-from .errors import ConfigError
+from .config import check_option
 from .gan import GAN
 from .variant import RealData, StepLogs
 
@@ -120,10 +120,8 @@ class UnrolledGAN(GAN):
         unroll_steps: int = 5
         first_order: bool = False
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        if self.options.unroll_steps < 0:
-            raise ConfigError(f"unroll_steps must be >= 0, got {self.options.unroll_steps}")
+        def __post_init__(self) -> None:
+            check_option("unroll_steps", self.unroll_steps, low=0)
 
     # ----- the simulated discriminator ------------------------------------------------------
     def _adam_start(self) -> tuple[Params, dict[str, tuple[torch.Tensor, torch.Tensor, float]], dict]:

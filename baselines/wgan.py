@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, check_option
 from .errors import ConfigError
 from .losses import AdversarialLoss, wasserstein
 from .variant import Problem, StepLogs, Variant
@@ -57,6 +57,12 @@ class WGAN(Variant):
         beta1: float | None = None  # Adam only; None: TrainConfig.beta1
         beta2: float | None = None  # Adam only; None: TrainConfig.beta2
 
+        def __post_init__(self) -> None:
+            check_option("n_critic", self.n_critic, low=1)
+            check_option("clip", self.clip, low=0, strict=True)
+            for key in ("lr_d", "lr_g"):
+                check_option(key, getattr(self, key), low=0, strict=True, none_ok=True)
+
     def __init__(self, problem: Problem, train: TrainConfig, options: Any, device: torch.device):
         if train.d_steps != 1:
             raise ConfigError(
@@ -70,12 +76,7 @@ class WGAN(Variant):
         self.constrain_critic()
 
     def _validate(self, options: Any) -> None:
-        if options.n_critic < 1:
-            raise ConfigError(f"variant {self.name}: n_critic must be >= 1, got {options.n_critic}")
-        for key in ("lr_d", "lr_g", "clip"):
-            value = getattr(options, key, None)
-            if value is not None and not value > 0:
-                raise ConfigError(f"variant {self.name}: {key} must be > 0, got {value}")
+        # n_critic, clip and the learning rates are checked by the options themselves (__post_init__).
         # getattr: subclasses (WGAN-GP) have Options without clip or an optimizer choice.
         rmsprop = getattr(options, "optimizer", None) == "rmsprop"
         if rmsprop and (options.beta1 is not None or options.beta2 is not None):

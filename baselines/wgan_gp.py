@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, check_option
 from .errors import ConfigError
 from .penalties import gradient_penalty
 from .variant import Problem, StepLogs
@@ -50,6 +50,12 @@ class WGANGP(WGAN):
         beta1: float = 0.0  # paper's Algorithm 1 (the toy script: 0.5)
         beta2: float = 0.9  # paper
 
+        def __post_init__(self) -> None:
+            check_option("gp_lambda", self.gp_lambda, low=0)
+            check_option("n_critic", self.n_critic, low=1)
+            for key in ("lr_d", "lr_g"):
+                check_option(key, getattr(self, key), low=0, strict=True, none_ok=True)
+
     def __init__(self, problem: Problem, train: TrainConfig, options: Any, device: torch.device):
         if problem.kind == "image" and train.net.d_norm == "batch":
             raise ConfigError(
@@ -57,11 +63,6 @@ class WGANGP(WGAN):
                 "which breaks the per-sample gradient penalty; use 'layer' (the paper's advice) or 'none'"
             )
         super().__init__(problem, train, options, device)
-
-    def _validate(self, options: Any) -> None:
-        super()._validate(options)
-        if not options.gp_lambda >= 0:
-            raise ConfigError(f"variant {self.name}: gp_lambda must be >= 0, got {options.gp_lambda}")
 
     def build_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)

@@ -190,3 +190,29 @@ def test_ray_backend_runs_a_suite_with_the_same_records(tmp_path):
     same = json.dumps({r["seed"]: r["metrics"] for r in results}, sort_keys=True)
     assert same == json.dumps(local, sort_keys=True)  # the local pool's numbers (NaN KLs included)
     assert sorted(p.parent.name for p in (tmp_path / "ray").rglob("summary.json")) == ["seed0", "seed1"]
+
+
+@pytest.mark.parametrize(
+    "variant,option,expected",
+    [
+        ("minibatch-discrimination", "kernels = 0", "[options.minibatch-discrimination] kernels must be >= 1, got 0"),  # noqa: E501
+        ("unrolled", "unroll_steps = -1", "[options.unrolled] unroll_steps must be >= 0, got -1"),
+        ("wgan", "n_critic = 0", "[options.wgan] n_critic must be >= 1, got 0"),
+        ("wgan-gp", "gp_lambda = -0.5", "[options.wgan-gp] gp_lambda must be >= 0, got -0.5"),
+    ],
+)
+def test_a_bad_variant_option_stops_the_suite_before_training(tmp_path, variant, option, expected):
+    """Issue 32's cases: the option is checked where the suite file is read, with its file and line."""
+    suite = tmp_path / "bad.toml"
+    suite.write_text(
+        f'description = "x"\ndatasets = ["ring8"]\nvariants = ["gan", "{variant}"]\nseeds = [0]\n'
+        f"[train]\niters = 20\n[options.{variant}]\n{option}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmark", "suite", str(suite), "--out", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"mcbench: error: {suite}:8: {expected}"]
+    assert not (tmp_path / "runs").exists()  # nothing trained or written

@@ -104,7 +104,9 @@ def _check_table(path: Path, text: str, section: str, cls: type, table: Any) -> 
         try:
             from_dict(cls, {key: value}, where=section)
         except ConfigError as exc:
-            raise ConfigError(f"{path}:{_line_of(text, key, section)}: {exc}") from None
+            # a range check (the options' __post_init__) names the key only: add its table
+            where = "" if str(exc).startswith(section) else f"[{section}] "
+            raise ConfigError(f"{path}:{_line_of(text, key, section)}: {where}{exc}") from None
 
 
 def _check_names(path: Path, text: str, data: dict[str, Any]) -> None:
