@@ -144,7 +144,7 @@ def _cases():
     for variant, option, message in [  # refused by the variant's constructor, before any folder is made
         ("unrolled", "unroll_steps=-1", "unroll_steps must be >= 0, got -1"),
         ("wgan-gp", "gp_lambda=-1", "gp_lambda must be >= 0, got -1.0"),
-        ("minibatch-discrimination", "kernels=0", "kernels and kernel_dim must be >= 1"),
+        ("minibatch-discrimination", "kernels=0", "kernels must be >= 1, got 0"),
     ]:
         yield pytest.param([*RUN[:4], variant, "--set", option], message, id=f"run {variant} {option}")
     yield pytest.param(

@@ -84,8 +84,8 @@ def test_recorded_runs_are_skipped_on_a_fresh_machine_and_tables_come_from_recor
 
 
 def test_a_failed_run_is_not_recorded(tmp_path):
-    extra = "\n[options.minibatch-discrimination]\nkernels = 0\n"  # refused when the variant is built
-    suite = load_suite(str(_tiny_suite(tmp_path / "s.toml", '["minibatch-discrimination"]', 20, extra)))
+    extra = "\n[options.wgan]\nbeta1 = 0.5\n"  # with RMSprop: refused when the variant is built
+    suite = load_suite(str(_tiny_suite(tmp_path / "s.toml", '["wgan"]', 20, extra)))
     results = run_suite(suite, tmp_path / "runs", jobs=1, threads=1, progress=False, records=tmp_path / "rec")
     assert {r["status"] for r in results} == {"failed"} and records.finished_runs(tmp_path / "rec") == []
 

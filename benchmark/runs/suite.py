@@ -105,7 +105,8 @@ def _check_table(path: Path, text: str, section: str, cls: type, table: Any) -> 
             from_dict(cls, {key: value}, where=section)
         except ConfigError as exc:
             # a range check (the options' __post_init__) names the key only: add its table
-            where = "" if str(exc).startswith(section) else f"[{section}] "
+            named = not section.startswith("options.") or str(exc).startswith(section)
+            where = "" if named else f"[{section}] "
             raise ConfigError(f"{path}:{_line_of(text, key, section)}: {where}{exc}") from None
 
 
